@@ -1,0 +1,351 @@
+"""Group-equivariant layers: lifting convolution, group convolution, restriction, layer norm.
+
+Shapes: images are ``[B, C, H, W]``; feature maps on a group ``G`` are ``[B, C, |G|, H, W]``
+(the group axis is dimension 2). Rotating a layer's input by the generator ``r`` of ``C_N``
+rotates its output by ``r`` and rolls the group axis *forward* by one step
+(``torch.roll(out, 1, dims=2)``); :mod:`gcnn.equivariance` checks this for any element.
+
+Each convolution keeps one learned weight and a fixed matrix (a buffer, see
+:mod:`gcnn.kernels`) that expands it into the bank of ``|G|`` transformed kernels, which then
+runs as a single :func:`torch.nn.functional.conv2d`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .groups import Group
+from .kernels import group_kernel_map, lifting_kernel_map, resolve_method
+
+__all__ = ["LiftingConvolution", "GroupConvolution", "Restriction", "GroupLayerNorm"]
+
+Padding = Union[int, str]
+
+
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _check_group(group) -> Group:
+    if not isinstance(group, Group):
+        raise TypeError(
+            f"group must be a gcnn Group such as CyclicGroup(order=4), got {type(group).__name__}"
+        )
+    return group
+
+
+def _resolve_padding(padding: Padding, kernel_size: int) -> int:
+    if padding == "same":
+        if kernel_size % 2 == 0:
+            raise ValueError(f"padding='same' needs an odd kernel_size, got {kernel_size}")
+        return kernel_size // 2
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding must be a non-negative int or 'same', got {padding!r}")
+    return padding
+
+
+class _GroupConvBase(nn.Module):
+    """What the lifting and the group convolution share: checks, the kernel bank, its cache."""
+
+    in_kind = "image"
+    out_kind = "regular"
+
+    def __init__(self, group, kernel_size, in_channels, out_channels, padding, bias, method):
+        super().__init__()
+        self.group = _check_group(group)
+        self.kernel_size = _check_positive_int("kernel_size", kernel_size)
+        self.in_channels = _check_positive_int("in_channels", in_channels)
+        self.out_channels = _check_positive_int("out_channels", out_channels)
+        self.padding = _resolve_padding(padding, self.kernel_size)
+        self.method = resolve_method(group, method)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self._cache: Optional[Tuple[tuple, Tensor]] = None
+
+    # -- the kernel bank -------------------------------------------------------------------
+    def _expand(self) -> Tensor:
+        raise NotImplementedError
+
+    def transformed_weight(self) -> Tensor:
+        """The bank of transformed kernels, ``[C_out * |G|, C_in * |G_in|, k, k]``.
+
+        Row ``o * |G| + i`` is output channel ``o`` for group element ``g_i``. In ``eval()`` mode
+        it is computed once and reused until the weight changes (in place or replaced), the
+        module returns to ``train()``, or moves to another device or dtype. When autograd needs
+        gradients for the weight (grad mode on and ``weight.requires_grad``), it is recomputed so
+        that the gradients stay right.
+        """
+        w = self.weight
+        if self.training or (torch.is_grad_enabled() and w.requires_grad):
+            self._cache = None
+            return self._expand()
+        key = (w.data_ptr(), w._version, w.device, w.dtype, self.kernel_map.data_ptr())
+        if self._cache is None or self._cache[0] != key:
+            with torch.no_grad():
+                self._cache = (key, self._expand())
+        return self._cache[1]
+
+    def train(self, mode: bool = True):
+        self._cache = None
+        return super().train(mode)
+
+    def _conv(self, x: Tensor) -> Tensor:
+        bias = None
+        if self.bias is not None:  # one bias per output channel, shared by all group elements
+            bias = self.bias.repeat_interleave(self.group.order)
+        return F.conv2d(x, self.transformed_weight(), bias, padding=self.padding)
+
+    def export(self) -> nn.Sequential:
+        """A plain-PyTorch copy for inference: the kernel bank frozen into an ``nn.Conv2d``.
+
+        The result maps the same input shape to the same output shape and values, with no group
+        machinery left (as escnn's ``export``).
+        """
+        with torch.no_grad():
+            weight = self._expand().detach().clone()
+        conv = nn.Conv2d(
+            weight.shape[1], weight.shape[0], self.kernel_size, padding=self.padding,
+            bias=self.bias is not None, device=weight.device, dtype=weight.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(weight)
+            if self.bias is not None:
+                conv.bias.copy_(self.bias.repeat_interleave(self.group.order))
+        layers = [] if self.in_kind == "image" else [nn.Flatten(1, 2)]
+        layers += [conv, nn.Unflatten(1, (self.out_channels, self.group.order))]
+        return nn.Sequential(*layers).train(self.training)
+
+    def _check_spatial(self, x: Tensor) -> None:
+        h, w = x.shape[-2:]
+        smallest = self.kernel_size - 2 * self.padding
+        if h < smallest or w < smallest:
+            raise ValueError(
+                f"{type(self).__name__}: input of {h}x{w} pixels is smaller than the kernel "
+                f"({self.kernel_size}x{self.kernel_size} with padding {self.padding})"
+            )
+
+    def output_size(self, size: int) -> int:
+        """Spatial output size for an input of ``size`` pixels."""
+        return size + 2 * self.padding - self.kernel_size + 1
+
+    def equivariance_error(self, x: Optional[Tensor] = None, method: str = "auto") -> Tensor:
+        """Relative equivariance error under each group element (see :mod:`gcnn.equivariance`)."""
+        from .equivariance import equivariance_error
+
+        return equivariance_error(self, x, method=method)
+
+    def extra_repr(self) -> str:
+        s = (
+            f"group={type(self.group).__name__}(order={self.group.order}), "
+            f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
+            f"kernel_size={self.kernel_size}, padding={self.padding}, method={self.method!r}"
+        )
+        return s + ("" if self.bias is not None else ", bias=False")
+
+
+class LiftingConvolution(_GroupConvBase):
+    """Lift an image to a feature map on the group: ``[B, C_in, H, W] -> [B, C_out, |G|, H', W']``.
+
+    One learned kernel per (out, in) channel pair; output slice ``[:, o, i]`` is the input
+    correlated with that kernel moved by group element ``g_i``. ``H' = H + 2 padding - k + 1``.
+
+    Args:
+        group: a :class:`~gcnn.groups.Group`, e.g. ``CyclicGroup(order=4)``.
+        kernel_size: side ``k`` of the square kernel.
+        in_channels, out_channels: channel counts ``C_in`` and ``C_out``.
+        padding: zero padding (an int) or ``"same"`` (odd ``k``).
+        bias: add one learned bias per output channel (shared over the group axis).
+        method: how kernels are moved: ``"exact"`` (90° steps and flips, by permutation),
+            ``"interpolate"`` (any angle, bilinear), or ``"auto"`` (exact when possible).
+
+    Example: ``LiftingConvolution(CyclicGroup(4), kernel_size=5, in_channels=3, out_channels=8)``
+    maps ``[2, 3, 32, 32]`` to ``[2, 8, 4, 28, 28]``.
+    """
+
+    in_kind = "image"
+
+    def __init__(
+        self,
+        group: Group,
+        kernel_size: int,
+        in_channels: int,
+        out_channels: int,
+        padding: Padding = 0,
+        bias: bool = True,
+        method: str = "auto",
+    ) -> None:
+        super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
+        k = self.kernel_size
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, k, k))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        self.register_buffer(
+            "kernel_map", lifting_kernel_map(group, k, self.method), persistent=False
+        )
+
+    def _expand(self) -> Tensor:
+        o, i, k, n = self.out_channels, self.in_channels, self.kernel_size, self.group.order
+        bank = self.weight.reshape(o * i, k * k) @ self.kernel_map.to(self.weight.dtype)
+        # [O, I, |G|, k, k] -> [O, |G|, I, k, k]
+        return bank.reshape(o, i, n, k, k).transpose(1, 2).reshape(o * n, i, k, k)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4:
+            raise ValueError(
+                f"LiftingConvolution expects images [B, C_in={self.in_channels}, H, W] "
+                f"(4 dimensions), got shape {list(x.shape)}"
+            )
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"LiftingConvolution expects C_in={self.in_channels} input channels, "
+                f"got {x.shape[1]} (input shape {list(x.shape)})"
+            )
+        self._check_spatial(x)
+        y = self._conv(x)
+        return y.reshape(x.shape[0], self.out_channels, self.group.order, *y.shape[-2:])
+
+
+class GroupConvolution(_GroupConvBase):
+    """Convolution on the group: ``[B, C_in, |G|, H, W] -> [B, C_out, |G|, H', W']``.
+
+    The learned kernel lives on ``G x R²`` (``[C_out, C_in, |G|, k, k]``). For output element
+    ``g`` it is moved spatially by ``g`` and its group axis is permuted by ``h -> g⁻¹ h`` (for
+    ``C_N``, a cyclic shift): the "twist-shift". All ``|G|`` copies run as one ``conv2d`` over
+    the flattened ``C_in * |G|`` input channels.
+
+    Example: ``GroupConvolution(CyclicGroup(4), kernel_size=5, in_channels=8, out_channels=16)``
+    maps ``[2, 8, 4, 28, 28]`` to ``[2, 16, 4, 24, 24]``. Arguments as in
+    :class:`LiftingConvolution`.
+    """
+
+    in_kind = "regular"
+
+    def __init__(
+        self,
+        group: Group,
+        kernel_size: int,
+        in_channels: int,
+        out_channels: int,
+        padding: Padding = 0,
+        bias: bool = True,
+        method: str = "auto",
+    ) -> None:
+        super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
+        k, n = self.kernel_size, group.order
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, k, k))
+        # fan_in = C_in * |G| * k * k, as for a Conv2d over the flattened input channels
+        nn.init.kaiming_uniform_(self.weight.view(out_channels, in_channels * n, k, k), a=math.sqrt(5))
+        self.register_buffer("kernel_map", group_kernel_map(group, k, self.method), persistent=False)
+
+    def _expand(self) -> Tensor:
+        o, i, k, n = self.out_channels, self.in_channels, self.kernel_size, self.group.order
+        bank = self.weight.reshape(o * i, n * k * k) @ self.kernel_map.to(self.weight.dtype)
+        # [O, I, |G|_out, |G|_in, k, k] -> [O, |G|_out, I, |G|_in, k, k]
+        return bank.reshape(o, i, n, n, k, k).transpose(1, 2).reshape(o * n, i * n, k, k)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = self.group.order
+        if x.dim() != 5:
+            raise ValueError(
+                f"GroupConvolution expects feature maps [B, C_in={self.in_channels}, |G|={n}, H, W] "
+                f"(5 dimensions), got shape {list(x.shape)}"
+            )
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"GroupConvolution expects C_in={self.in_channels} input channels, "
+                f"got {x.shape[1]} (input shape {list(x.shape)})"
+            )
+        if x.shape[2] != n:
+            raise ValueError(
+                f"GroupConvolution expects a group axis of size |G|={n} (dimension 2), "
+                f"got {x.shape[2]} (input shape {list(x.shape)})"
+            )
+        self._check_spatial(x)
+        y = self._conv(x.flatten(1, 2))
+        return y.reshape(x.shape[0], self.out_channels, n, *y.shape[-2:])
+
+
+class Restriction(nn.Module):
+    """Regroup a feature map on ``G`` as feature maps on a subgroup ``H`` (no parameters).
+
+    ``[B, C, |G|, H, W] -> [B, C * [G:H], |H|, H, W]``. Picking right-coset representatives
+    ``c_1, ..., c_m`` (``m = [G:H] = |G| / |H|``), new channel ``(c, j)`` holds the old group
+    channel ``h_j · c_c``. Every value is kept (it is a permutation), and the result is a regular
+    feature map of ``H``: acting with ``h ∈ H`` before or after gives the same. For ``C8 -> C4``
+    the 8-long group axis becomes 2 channels of a 4-long axis (even and odd rotations).
+    """
+
+    in_kind = "regular"
+    out_kind = "regular"
+
+    def __init__(self, group: Group, subgroup: Group) -> None:
+        super().__init__()
+        self.group = _check_group(group)
+        self.subgroup = _check_group(subgroup)
+        if not subgroup.is_subgroup_of(group):
+            raise ValueError(f"{subgroup!r} is not a subgroup of {group!r}")
+        inclusion = subgroup.embedding_into(group)  # index in G of each element of H
+        table = group.cayley_table()
+        reps, covered = [], set()
+        for c in range(group.order):  # right cosets H c
+            if c in covered:
+                continue
+            coset = table[inclusion, c]
+            covered.update(coset.tolist())
+            reps.append(coset)
+        index = torch.stack(reps)  # [m, |H|]: index[c, j] = idx(h_j c)
+        self.index_ratio = index.shape[0]
+        self.register_buffer("index", index.reshape(-1), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = self.group.order
+        if x.dim() != 5 or x.shape[2] != n:
+            raise ValueError(
+                f"Restriction expects [B, C, |G|={n}, H, W], got shape {list(x.shape)}"
+            )
+        b, c, _, h, w = x.shape
+        y = x.index_select(2, self.index)  # [B, C, m * |H|, H, W]
+        return y.reshape(b, c * self.index_ratio, self.subgroup.order, h, w)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{type(self.group).__name__}(order={self.group.order}) -> "
+            f"{type(self.subgroup).__name__}(order={self.subgroup.order})"
+        )
+
+
+class GroupLayerNorm(nn.Module):
+    """Layer norm over ``[C, |G|, H, W]`` with (optional) one scale and shift per channel.
+
+    ``torch.nn.LayerNorm([C, |G|, H, W])`` learns a separate scale for every group element and
+    pixel, which breaks equivariance once trained; sharing them per channel keeps it exact and
+    lets the layer take any spatial size.
+    """
+
+    def __init__(self, channels: int, affine: bool = False, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.channels = _check_positive_int("channels", channels)
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() < 3 or x.shape[1] != self.channels:
+            raise ValueError(
+                f"GroupLayerNorm expects [B, C={self.channels}, ...], got shape {list(x.shape)}"
+            )
+        y = F.layer_norm(x, x.shape[1:], eps=self.eps)
+        if self.weight is not None:
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, affine={self.weight is not None}, eps={self.eps}"
