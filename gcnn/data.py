@@ -1,0 +1,265 @@
+"""MNIST for the rotated-digits experiment, and the goat picture.
+
+Everything is loaded once into memory as float tensors: images ``[N, 1, 28, 28]`` in ``[0, 1]``
+(no further normalisation) and labels ``[N]`` (int64). The splits are fixed:
+
+* :func:`train_set`: the 60,000 upright training digits minus a held-out validation split, 55,000;
+* :func:`val_set`: the 5,000 held-out digits (a seeded random choice, ``SPLIT_SEED``);
+* :func:`test_set`: the 10,000 upright test digits;
+* :func:`fixed_rotated_test_set`: every test digit turned once, by its own angle drawn uniformly
+  in ``[0, 360)`` degrees from ``torch.Generator().manual_seed(ROTATION_SEED)``; the same pictures
+  on every run and machine (computed in float64, then stored as float32);
+* :func:`rotated_test_set`: all test digits turned by one given angle.
+
+Where the data lives: the ``root`` argument, else the environment variable ``GCNN_DATA``, else
+``./data`` (torchvision's layout: ``ROOT/MNIST/raw/...``). It is downloaded there when missing,
+unless ``download=False``.
+
+Rotation follows the package convention (:mod:`gcnn.groups`): a positive angle turns the picture
+*clockwise* on screen, ``rotate(x, 90)`` equals ``torch.rot90(x, 1, dims=(-1, -2))``.
+
+The returned tensors are cached and shared between callers: do not modify them in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .groups import coordinate_grid
+
+__all__ = [
+    "SPLIT_SEED",
+    "VAL_SIZE",
+    "ROTATION_SEED",
+    "data_root",
+    "mnist",
+    "train_set",
+    "val_set",
+    "test_set",
+    "fixed_rotation_angles",
+    "fixed_rotated_test_set",
+    "rotated_test_set",
+    "rotate",
+    "clear_cache",
+    "load_goat",
+]
+
+#: Seed of the permutation that picks the validation digits out of the training set.
+SPLIT_SEED = 0
+#: Number of training digits held out for validation.
+VAL_SIZE = 5000
+#: Seed of the angles of the fixed rotated test set.
+ROTATION_SEED = 0
+
+Pair = Tuple[Tensor, Tensor]
+
+_GOAT = Path(__file__).resolve().parent / "assets" / "goat.jpg"
+
+
+# -- where the data is ------------------------------------------------------------------------
+def data_root(root: Union[str, os.PathLike, None] = None) -> Path:
+    """The MNIST root: ``root`` if given, else ``$GCNN_DATA``, else ``./data`` (made absolute)."""
+    if root is None:
+        root = os.environ.get("GCNN_DATA") or "data"
+    return Path(root).expanduser().resolve()
+
+
+def _files_present(root: Path) -> bool:
+    raw = root / "MNIST" / "raw"
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    return all((raw / n).is_file() for n in names)
+
+
+def _open_mnist(root: Path, train: bool, download: Optional[bool]):
+    from torchvision.datasets import MNIST
+
+    present = _files_present(root)
+    if present:
+        try:
+            return MNIST(str(root), train=train, download=False)
+        except Exception as err:  # files there but unreadable
+            raise RuntimeError(
+                f"MNIST files under {root / 'MNIST' / 'raw'} could not be read ({err}); "
+                f"delete them to download again, or point GCNN_DATA at a good copy"
+            ) from err
+    hint = (
+        f"Put the MNIST files (torchvision layout, {root}/MNIST/raw/train-images-idx3-ubyte ...) "
+        f"there, or set the environment variable GCNN_DATA (or pass root=) to a directory that "
+        f"holds them"
+    )
+    if download is False:
+        raise FileNotFoundError(f"MNIST not found under {root} and download=False. {hint}.")
+    try:
+        return MNIST(str(root), train=train, download=True)
+    except Exception as err:
+        raise FileNotFoundError(
+            f"MNIST not found under {root} and downloading it failed "
+            f"({type(err).__name__}: {err}). {hint}, or allow the download on a machine with "
+            f"internet access."
+        ) from err
+
+
+@functools.lru_cache(maxsize=2)
+def _load(root: str, train: bool) -> Pair:
+    ds = _open_mnist(Path(root), train, download=False)
+    images = ds.data.unsqueeze(1).to(torch.float32).div_(255.0)  # [N, 1, 28, 28] in [0, 1]
+    labels = ds.targets.to(torch.int64).clone()
+    return images, labels
+
+
+def _ensure(root, download: Optional[bool]) -> str:
+    """The resolved root as a string, after downloading the files if they are missing."""
+    path = data_root(root)
+    if not _files_present(path):
+        _open_mnist(path, True, download)  # downloads, or raises a clear error
+        _open_mnist(path, False, download)
+    return str(path)
+
+
+def mnist(train: bool, root=None, download: Optional[bool] = None) -> Pair:
+    """All of MNIST's training (60,000) or test (10,000) digits.
+
+    Args:
+        train: the training file if true, else the test file.
+        root: the data directory (see :func:`data_root`).
+        download: ``None`` (default) downloads only when the files are missing; ``False`` never
+            downloads; ``True`` is the same as ``None`` (files already there are used).
+
+    Returns:
+        ``(images [N, 1, 28, 28] float32 in [0, 1], labels [N] int64)``.
+
+    Raises:
+        FileNotFoundError: the files are missing and could not (or may not) be downloaded; the
+            message names the directory and what to do.
+    """
+    return _load(_ensure(root, download), bool(train))
+
+
+@functools.lru_cache(maxsize=4)
+def _split_indices(n: int, val_size: int, seed: int) -> Tuple[Tensor, Tensor]:
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:], perm[:val_size]
+
+
+@functools.lru_cache(maxsize=2)
+def _splits(root: str) -> Tuple[Pair, Pair]:
+    x, y = _load(root, True)
+    train_idx, val_idx = _split_indices(x.shape[0], VAL_SIZE, SPLIT_SEED)
+    return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
+
+
+def train_set(root=None, download: Optional[bool] = None) -> Pair:
+    """The 55,000 upright training digits (the training file minus :func:`val_set`)."""
+    return _splits(_ensure(root, download))[0]
+
+
+def val_set(root=None, download: Optional[bool] = None) -> Pair:
+    """The 5,000 held-out upright validation digits (seeded by ``SPLIT_SEED``)."""
+    return _splits(_ensure(root, download))[1]
+
+
+def test_set(root=None, download: Optional[bool] = None) -> Pair:
+    """The 10,000 upright test digits."""
+    return mnist(False, root, download)
+
+
+# -- rotation ---------------------------------------------------------------------------------
+def rotate(images: Tensor, angles: Union[Tensor, float]) -> Tensor:
+    """Turn images about their centre by angles in degrees (positive = clockwise on screen).
+
+    Bilinear, corners on ``±1`` (``align_corners=True``), zeros outside, as
+    :func:`gcnn.kernels.transform_images`: output pixel ``p`` reads the input at ``R(-θ) p``, so
+    ``rotate(x, 90)`` is ``torch.rot90(x, 1, dims=(-1, -2))`` up to round-off.
+
+    Args:
+        images: ``[B, C, H, W]``.
+        angles: one angle for all images (a float or 0-d tensor) or one per image, ``[B]``.
+
+    Returns:
+        ``[B, C, H, W]``, same dtype and device as ``images``.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"rotate expects images [B, C, H, W], got shape {list(images.shape)}")
+    b, _, h, w = images.shape
+    theta = torch.as_tensor(angles, dtype=torch.float64)
+    if theta.dim() == 0:
+        theta = theta.expand(b)
+    if theta.shape != (b,):
+        raise ValueError(
+            f"angles must be a number or have shape [B={b}], got shape {list(theta.shape)}"
+        )
+    # Sample the picture at R(-θ) p: the rotation matrix of gcnn.groups, [[c, -s], [s, c]] at -θ.
+    rad = torch.deg2rad(-theta)
+    c, s = torch.cos(rad), torch.sin(rad)
+    mats = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # [B, 2, 2]
+    grid = coordinate_grid(h, w, dtype=torch.float64)  # [2, H, W]
+    sample_at = torch.einsum("bij,jhw->bhwi", mats, grid)
+    sample_at = sample_at.to(device=images.device, dtype=images.dtype)
+    return F.grid_sample(
+        images, sample_at, mode="bilinear", padding_mode="zeros", align_corners=True
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def fixed_rotation_angles(n: int = 10000, seed: int = ROTATION_SEED) -> Tensor:
+    """The ``[n]`` float64 angles (degrees, uniform in ``[0, 360)``) of the fixed rotated set."""
+    return torch.rand(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 360
+
+
+@functools.lru_cache(maxsize=2)
+def _fixed_rotated(root: str) -> Pair:
+    x, y = _load(root, False)
+    angles = fixed_rotation_angles(x.shape[0])
+    out = torch.empty_like(x)
+    for i in range(0, x.shape[0], 2000):  # float64 so that every machine gets the same pixels
+        out[i : i + 2000] = rotate(x[i : i + 2000].double(), angles[i : i + 2000]).float()
+    return out, y
+
+
+def fixed_rotated_test_set(root=None, download: Optional[bool] = None) -> Pair:
+    """Every test digit turned once, by its angle in :func:`fixed_rotation_angles`.
+
+    Returns ``(images [10000, 1, 28, 28], labels [10000])``; identical on every run and machine.
+    Kept in memory only (never written to disk).
+    """
+    return _fixed_rotated(_ensure(root, download))
+
+
+def rotated_test_set(angle: float, root=None, download: Optional[bool] = None) -> Pair:
+    """All 10,000 test digits turned by the same ``angle`` (degrees, clockwise)."""
+    x, y = test_set(root, download)
+    return rotate(x.double(), float(angle)).float(), y
+
+
+def clear_cache() -> None:
+    """Forget every loaded and rotated tensor (the next call reads and computes afresh)."""
+    for f in (_load, _split_indices, _splits, fixed_rotation_angles, _fixed_rotated):
+        f.cache_clear()
+
+
+# -- the goat ---------------------------------------------------------------------------------
+def load_goat(size: Union[int, Tuple[int, int], None] = None) -> Tensor:
+    """The goat picture shipped with the package, ``[3, H, W]`` float32 in ``[0, 1]``.
+
+    Args:
+        size: ``None`` keeps the file's 256x256; an int ``s`` gives ``s x s``; ``(H, W)`` that size
+            (resized with PIL's bicubic filter).
+    """
+    from PIL import Image
+
+    with Image.open(_GOAT) as img:
+        img = img.convert("RGB")
+        if size is not None:
+            h, w = (size, size) if isinstance(size, int) else tuple(size)
+            img = img.resize((w, h), Image.BICUBIC)
+        data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+        h, w = img.height, img.width
+    return data.reshape(h, w, 3).permute(2, 0, 1).to(torch.float32).div_(255.0)

@@ -1,0 +1,192 @@
+"""Pretrained models of the rotated-digits experiment, shipped in ``gcnn/pretrained/``.
+
+Each model is two files: ``NAME.pt`` (float32 weights and the model config, a few hundred KB) and
+``NAME.json`` (the ``metrics.json`` of the run that made it: settings, training history, upright
+and rotated test accuracies, accuracy at every 5 degrees, versions, command line).
+
+>>> model = pretrained("gcnn-c4")              # eval mode, CPU
+>>> logits = model(images)                      # images [B, 1, 28, 28] in [0, 1] -> [B, 10]
+>>> pretrained_metrics("gcnn-c4")["rotated_test_acc"]
+
+The files are made by training (``python -m gcnn.train``) and exporting the run's best checkpoint
+(:func:`export_pretrained`, or ``--export-pretrained NAME`` on the training command line, or
+``python -m gcnn.pretrained export RUN_DIR NAME``). To add a model, add an entry to
+:data:`PRETRAINED`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from .train import (
+    CheckpointError,
+    _model_from_checkpoint,
+    load_checkpoint,
+    save_atomic,
+    write_json_atomic,
+)
+
+__all__ = [
+    "PRETRAINED",
+    "PRETRAINED_DIR",
+    "PretrainedSpec",
+    "pretrained",
+    "pretrained_metrics",
+    "pretrained_path",
+    "available_pretrained",
+    "export_pretrained",
+]
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_FORMAT = "gcnn-pretrained"
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedSpec:
+    """One shipped model: what it must be (``expect``: model-config entries) and how it is made."""
+
+    description: str
+    expect: Dict[str, object]
+    command: str
+
+
+#: The known pretrained models: name -> spec. Files live in ``gcnn/pretrained/NAME.pt|.json``.
+PRETRAINED: Dict[str, PretrainedSpec] = {
+    "cnn": PretrainedSpec(
+        description="plain CNN of the post (kernel 5, 4 hidden, 32 channels), upright MNIST",
+        expect={"model": "cnn"},
+        command="python -m gcnn.train --model cnn --out runs/cnn --export-pretrained cnn",
+    ),
+    "gcnn-c4": PretrainedSpec(
+        description="C4 group-equivariant CNN of the post (kernel 5, 4 hidden, 16 channels)",
+        expect={"model": "gcnn", "group": "C4"},
+        command=("python -m gcnn.train --model gcnn --group C4 --out runs/gcnn-c4 "
+                 "--export-pretrained gcnn-c4"),
+    ),
+}
+
+
+def _spec(name: str) -> PretrainedSpec:
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(PRETRAINED)}")
+    return PRETRAINED[name]
+
+
+def pretrained_path(name: str, directory: Union[str, Path, None] = None) -> Path:
+    """Where the weights of ``name`` live (``gcnn/pretrained/NAME.pt`` unless ``directory``)."""
+    _spec(name)
+    return Path(directory or PRETRAINED_DIR) / f"{name}.pt"
+
+
+def _missing(path: Path, name: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{path} does not exist: the pretrained model {name!r} has not been made yet. Make it "
+        f"with: {_spec(name).command}"
+    )
+
+
+def available_pretrained(directory: Union[str, Path, None] = None) -> List[str]:
+    """The known names whose weights are present."""
+    return [n for n in sorted(PRETRAINED) if pretrained_path(n, directory).is_file()]
+
+
+def _check_expectation(name: str, config: dict, where: Path) -> None:
+    wrong = {k: config.get(k) for k, v in _spec(name).expect.items() if config.get(k) != v}
+    if wrong:
+        raise CheckpointError(
+            f"{where} should hold {_spec(name).expect} for {name!r}, but its model config has "
+            f"{wrong}"
+        )
+
+
+def pretrained(name: str, device: Union[str, torch.device] = "cpu",
+               directory: Union[str, Path, None] = None) -> nn.Module:
+    """The pretrained model ``name`` (``"cnn"``, ``"gcnn-c4"``), in eval mode on ``device``.
+
+    Inputs are ``[B, 1, 28, 28]`` floats in ``[0, 1]`` (no normalisation); outputs ``[B, 10]``
+    logits.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+        FileNotFoundError: the weights were not made yet (the message gives the command).
+        CheckpointError: the file is corrupt or holds another kind of model.
+    """
+    path = pretrained_path(name, directory)
+    if not path.is_file():
+        raise _missing(path, name)
+    ckpt = load_checkpoint(path, formats=(PRETRAINED_FORMAT,))
+    _check_expectation(name, ckpt["model_config"], path)
+    model = _model_from_checkpoint(ckpt, path)
+    return model.to(device).eval()
+
+
+def pretrained_metrics(name: str, directory: Union[str, Path, None] = None) -> dict:
+    """The ``metrics.json`` of the run that produced ``name`` (``gcnn/pretrained/NAME.json``)."""
+    path = pretrained_path(name, directory).with_suffix(".json")
+    if not path.is_file():
+        raise _missing(path, name)
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def export_pretrained(run_dir: Union[str, Path], name: str,
+                      directory: Union[str, Path, None] = None) -> Path:
+    """Copy a finished run's best model into the pretrained folder as ``NAME.pt`` + ``NAME.json``.
+
+    Only the float32 weights and the model config are kept (no optimizer state). The run's
+    ``metrics.json`` is copied unchanged beside it.
+
+    Returns:
+        The path of the written ``NAME.pt``.
+    """
+    run_dir = Path(run_dir)
+    target = pretrained_path(name, directory)
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file():
+        raise FileNotFoundError(f"{metrics_file} does not exist; is {run_dir} a training run?")
+    with open(metrics_file, encoding="utf-8") as f:
+        metrics = json.load(f)
+    if not metrics.get("finished"):
+        raise ValueError(f"the run in {run_dir} is not finished ({metrics_file} says so); "
+                         f"resume it with --resume first")
+    best = run_dir / "best.pt"
+    ckpt = load_checkpoint(best)
+    _check_expectation(name, ckpt["model_config"], best)
+    _model_from_checkpoint(ckpt, best)  # the weights must fit the config
+    state = {k: (v.float() if v.is_floating_point() else v).contiguous().clone()
+             for k, v in ckpt["model_state"].items()}
+    save_atomic({
+        "format": PRETRAINED_FORMAT, "version": 1, "name": name,
+        "model_config": ckpt["model_config"], "model_state": state,
+        "epoch": ckpt.get("epoch"), "val_acc": ckpt.get("val_acc"),
+    }, target)
+    write_json_atomic(metrics, target.with_suffix(".json"))
+    return target
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m gcnn.pretrained",
+                                description="List or export the pretrained models.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="known models and whether their files exist")
+    ex = sub.add_parser("export", help="export a finished run's best.pt as NAME")
+    ex.add_argument("run_dir")
+    ex.add_argument("name", choices=sorted(PRETRAINED))
+    args = p.parse_args(argv)
+    if args.cmd == "list":
+        for n, spec in PRETRAINED.items():
+            there = "present" if pretrained_path(n).is_file() else f"missing (make: {spec.command})"
+            print(f"{n}: {spec.description} -- {there}")
+    else:
+        print(f"exported {export_pretrained(args.run_dir, args.name)}")
+
+
+if __name__ == "__main__":
+    main()

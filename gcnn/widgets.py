@@ -1,0 +1,284 @@
+"""Rotate a picture by hand: a live widget (needs a kernel) and its kernel-free twin.
+
+* :func:`rotation_widget` builds an `ipywidgets <https://ipywidgets.readthedocs.io>`_ panel: a
+  slider for any angle, one button per element of ``C4``, and an upload button for your own
+  picture. It needs a running Python kernel (Jupyter, Colab), because every move of the slider
+  computes a new picture.
+* :func:`rotation_animation` renders the same rotation ahead of time as a matplotlib animation;
+  :func:`animation_html` embeds it in a page, with a frame slider and play buttons that work in a
+  static web page, with no kernel behind it.
+
+ipywidgets is imported inside :func:`rotation_widget` only, so ``import gcnn.widgets`` works
+without it.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .viz import ImageSource, load_image, rotate_image, to_numpy_image
+
+__all__ = ["rotation_widget", "rotation_animation", "animation_html", "image_to_png"]
+
+#: Names and angles (clockwise, degrees) of the elements of C4, as CyclicGroup(4) orders them.
+C4_ELEMENTS = (("e", 0.0), ("r1", 90.0), ("r2", 180.0), ("r3", 270.0))
+
+
+def _as_image(image, size: Optional[int]) -> Tensor:
+    """A ``[C, H, W]`` tensor from a tensor, a path, raw bytes or ``None`` (the goat)."""
+    if isinstance(image, Tensor):
+        if image.dim() == 2:
+            image = image[None]
+        if image.dim() != 3 or image.shape[0] not in (1, 3):
+            raise ValueError(
+                f"expected a picture [1 or 3, H, W] or [H, W], got shape {list(image.shape)}"
+            )
+        return image.detach().float().cpu()
+    return load_image(image, size)
+
+
+def image_to_png(image: Tensor, cmap: str = "gray") -> bytes:
+    """Encode a ``[3, H, W]`` picture in ``[0, 1]`` (or ``[1, H, W]``, ``[H, W]``) as PNG bytes.
+
+    One-channel pictures are scaled from their own minimum to maximum and coloured with ``cmap``.
+    """
+    from PIL import Image
+
+    arr = to_numpy_image(image)
+    if arr.ndim == 2:
+        import matplotlib
+
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+        arr = matplotlib.colormaps[cmap](arr)[..., :3]
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _uploaded_bytes(value) -> Optional[bytes]:
+    """The content of the first uploaded file, for ipywidgets 8 (a tuple) and 7 (a dict)."""
+    if not value:
+        return None
+    if isinstance(value, dict):  # ipywidgets 7: {name: {"metadata": ..., "content": ...}}
+        item = next(iter(value.values()))
+    else:  # ipywidgets 8: ({"name": ..., "content": memoryview, ...}, ...)
+        item = value[0]
+    return bytes(item["content"])
+
+
+def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, display_px: int = 256):
+    """A live panel that turns a picture by any angle (needs ipywidgets and a running kernel).
+
+    Args:
+        image: a ``[C, H, W]`` tensor in ``[0, 1]``, a path, raw image bytes, or ``None`` for the
+            goat; paths and bytes go through :func:`~gcnn.viz.load_image` (center crop, resize).
+        size: side in pixels of a picture loaded from a path, bytes or an upload.
+        display_px: side of the picture on screen.
+
+    Returns:
+        An ``ipywidgets.VBox``; show it as the last line of a cell. Its parts are reachable as
+        attributes: ``.slider`` (the angle in degrees, clockwise), ``.buttons`` (the elements of
+        ``C4``), ``.upload`` (load your own picture), ``.image`` (the PNG shown), ``.status``;
+        ``.set_image(new)`` swaps the picture from code.
+
+    Moving the slider to any angle rotates by interpolation; the four buttons (and the slider at
+    0°, 90°, 180°, 270°) rotate exactly, by permuting pixels.
+    """
+    try:
+        import ipywidgets as w
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "rotation_widget needs ipywidgets (pip install ipywidgets); for a static page use "
+            "rotation_animation instead"
+        ) from err
+
+    state = {"image": _as_image(image, size), "busy": False}
+    slider = w.FloatSlider(value=0.0, min=0.0, max=360.0, step=1.0, description="angle (°)",
+                           continuous_update=True, readout_format=".0f",
+                           layout=w.Layout(width=f"{max(display_px + 120, 320)}px"))
+    buttons = w.ToggleButtons(
+        options=[(f"{name} · {deg:.0f}°", k) for k, (name, deg) in enumerate(C4_ELEMENTS)],
+        value=0, description="C4:", style={"button_width": "72px"},
+    )
+    upload = w.FileUpload(accept="image/*", multiple=False, description="Load image")
+    picture = w.Image(format="png", width=display_px, height=display_px)
+    status = w.HTML()
+
+    def render() -> None:
+        angle = float(slider.value) % 360.0
+        picture.value = image_to_png(rotate_image(state["image"], angle))
+        k = round(angle / 90.0) % 4
+        if abs(angle - 90.0 * round(angle / 90.0)) < 1e-9:
+            name = C4_ELEMENTS[k][0]
+            status.value = f"<b>{name}</b>: {angle:.0f}° clockwise, an element of C4 (exact)"
+        else:
+            status.value = f"{angle:.0f}° clockwise: not in C4 (bilinear interpolation)"
+
+    def on_angle(change) -> None:
+        if state["busy"]:
+            return
+        state["busy"] = True
+        try:
+            angle = float(change["new"]) % 360.0
+            quarter = angle / 90.0
+            exact = abs(quarter - round(quarter)) < 1e-9
+            buttons.value = int(round(quarter)) % 4 if exact else None
+            render()
+        finally:
+            state["busy"] = False
+
+    def on_button(change) -> None:
+        if state["busy"] or change["new"] is None:
+            return
+        slider.value = C4_ELEMENTS[int(change["new"])][1]  # fires on_angle, which renders
+
+    def on_upload(change) -> None:
+        content = _uploaded_bytes(change["new"])
+        if content is None:
+            return
+        try:
+            state["image"] = load_image(content, size)
+        except Exception as err:  # a file that is not a picture: say so, keep the old one
+            status.value = f"<span style='color:crimson'>could not read that file: {err}</span>"
+            return
+        render()
+
+    slider.observe(on_angle, names="value")
+    buttons.observe(on_button, names="value")
+    upload.observe(on_upload, names="value")
+    render()
+
+    box = w.VBox([w.HBox([upload, status]), buttons, slider, picture])
+    box.slider, box.buttons, box.upload = slider, buttons, upload
+    box.image, box.status = picture, status
+
+    def set_image(new) -> None:
+        state["image"] = _as_image(new, size)
+        render()
+
+    box.set_image = set_image
+    return box
+
+
+def rotation_animation(
+    image: ImageSource | Tensor = None,
+    angles: Optional[Sequence[float]] = None,
+    *,
+    extra_panel: Optional[Callable] = None,
+    size: int = 128,
+    panel_inches: float = 2.5,
+    dpi: int = 72,
+    interval: int = 150,
+    caption: Optional[str] = None,
+    cmap: str = "gray",
+):
+    """Pre-render a picture turning through ``angles`` as a matplotlib ``FuncAnimation``.
+
+    Args:
+        image: as for :func:`rotation_widget` (``None``: the goat).
+        angles: clockwise angles in degrees, one per frame; ``0, 15, ..., 345`` (24 frames) by
+            default. Evenly spaced angles around the circle are themselves a cyclic group
+            ``C_N``, so a looping animation never jumps.
+        extra_panel: ``None``, or a function ``f(ax, rotated_image, angle)`` that draws a second
+            panel next to the picture for each frame (for instance a model's class probabilities
+            for the rotated digit). ``ax`` is cleared before each call; ``rotated_image`` is the
+            ``[C, H, W]`` tensor shown; ``angle`` is in degrees.
+        size: side of a picture loaded from a path or bytes.
+        panel_inches, dpi: size of each panel; at the defaults a picture panel is 180 px wide.
+        interval: milliseconds between frames when playing.
+        caption: small text under the picture (for example a photo credit).
+        cmap: colour map for one-channel pictures.
+
+    Returns:
+        The animation (its figure is closed, so a notebook does not also show a still copy).
+        ``anim.angles`` lists the angles and ``anim.frame_images`` the ``[N, C, H, W]`` frames.
+        Embed it with :func:`animation_html`.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    img = _as_image(image, size)
+    angles = [float(a) for a in (np.arange(0, 360, 15) if angles is None else angles)]
+    if not angles:
+        raise ValueError("rotation_animation needs at least one angle")
+    frames = torch.stack([rotate_image(img, a) for a in angles])  # [N, C, H, W]
+
+    ncols = 1 if extra_panel is None else 2
+    if caption:  # wrap to the figure's width (about 18 characters per inch at 6 pt)
+        import textwrap
+
+        caption = "\n".join(textwrap.wrap(caption, width=max(20, int(18 * panel_inches * ncols))))
+    lines = caption.count("\n") + 1 if caption else 0
+    height = panel_inches + 0.35 + 0.12 * lines
+    fig, axes = plt.subplots(1, ncols, figsize=(panel_inches * ncols, height), dpi=dpi,
+                             squeeze=False)
+    ax_img = axes[0, 0]
+    ax_extra = axes[0, 1] if extra_panel is not None else None
+    first = to_numpy_image(frames[0])
+    kwargs = {}
+    if first.ndim == 2:
+        kwargs = dict(cmap=cmap, vmin=float(frames.min()), vmax=float(frames.max()))
+    shown = ax_img.imshow(first, interpolation="nearest", **kwargs)
+    ax_img.set_axis_off()
+    title = ax_img.set_title("", fontsize=10)
+    if caption:
+        fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=6, color="0.35")
+
+    def draw(i: int):
+        shown.set_data(to_numpy_image(frames[i]))
+        title.set_text(f"{angles[i]:.0f}° clockwise")
+        if ax_extra is not None:
+            ax_extra.clear()
+            extra_panel(ax_extra, frames[i], angles[i])
+        return (shown, title)
+
+    draw(0)
+    fig.tight_layout(rect=(0, 0.12 * lines / height, 1, 1))
+    anim = FuncAnimation(fig, draw, frames=len(angles), interval=interval, blit=False)
+    plt.close(fig)
+    anim.angles = angles
+    anim.frame_images = frames
+    return anim
+
+
+def animation_html(anim, *, default_mode: str = "loop", frame_format: str = "jpeg",
+                   quality: int = 85, embed_limit_mb: float = 20.0):
+    """Embed an animation as HTML with a frame slider and play buttons (no kernel needed).
+
+    This is :meth:`matplotlib.animation.Animation.to_jshtml` with a choice of frame format:
+    JPEG frames of a photo are several times smaller than PNG ones, which keeps a web page light.
+
+    Args:
+        anim: a matplotlib animation, for example from :func:`rotation_animation`.
+        default_mode: ``"loop"``, ``"once"`` or ``"reflect"`` (what "play" does at the end).
+        frame_format: ``"jpeg"`` (small, for photos) or ``"png"`` (sharp edges, larger).
+        quality: JPEG quality, 1 to 95.
+        embed_limit_mb: matplotlib's size limit for the embedded frames, in MB.
+
+    Returns:
+        An ``IPython.display.HTML`` object (show it as the last line of a cell); its ``.data``
+        is the HTML text.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from IPython.display import HTML
+    from matplotlib.animation import HTMLWriter
+
+    if frame_format not in ("jpeg", "png"):
+        raise ValueError(f"frame_format must be 'jpeg' or 'png', got {frame_format!r}")
+    fps = 1000.0 / getattr(anim, "_interval", 200)
+    writer = HTMLWriter(fps=fps, embed_frames=True, default_mode=default_mode,
+                        embed_limit=embed_limit_mb)
+    writer.frame_format = frame_format
+    savefig_kwargs = {"pil_kwargs": {"quality": int(quality)}} if frame_format == "jpeg" else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "animation.html")
+        anim.save(str(path), writer=writer, savefig_kwargs=savefig_kwargs)
+        return HTML(path.read_text())

@@ -1,0 +1,187 @@
+"""The G-CNN and its plain-CNN twin (gcnn.models)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from gcnn import CNN, CyclicGroup, DihedralGroup, GroupEquivariantCNN, Restriction
+
+C1, C2, C4, C8 = (CyclicGroup(n) for n in (1, 2, 4, 8))
+D4 = DihedralGroup(4)
+
+
+def _params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _rand(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _rel(a, b):
+    return ((a.double() - b.double()).norm() / b.double().norm()).item()
+
+
+def _rot(x, k=1):
+    return torch.rot90(x, k, dims=(-1, -2))
+
+
+# -- the post's models ---------------------------------------------------------------------------
+def test_parameter_counts_match_the_post():
+    assert _params(GroupEquivariantCNN(C4, 5, 1, 10, 4, 16)) == 102_970
+    assert _params(CNN(5, 1, 10, 4, 32)) == 103_690
+
+
+def test_output_shapes():
+    torch.manual_seed(0)
+    model = GroupEquivariantCNN(C4, 5, 1, 1, 4, 8)
+    assert model(torch.randn(4, 1, 32, 32)).shape == (4, 1)
+    assert model(torch.randn(1, 1, 32, 32)).shape == (1, 1)
+    cnn = CNN(5, 1, 1, 4, 8)
+    assert cnn(torch.randn(4, 1, 32, 32)).shape == (4, 1)
+    assert cnn(torch.randn(1, 1, 32, 32)).shape == (1, 1)
+
+
+def test_features():
+    model = GroupEquivariantCNN(D4, 3, 2, 5, 2, [3, 4, 6])
+    feats = model.features(_rand(2, 2, 11, 11))
+    assert [f.shape for f in feats] == [(2, 3, 8, 9, 9), (2, 4, 8, 7, 7), (2, 6, 8, 5, 5)]
+    assert all((f >= 0).all() for f in feats)  # after ReLU
+    assert model.final_linear.in_features == 6
+
+
+def test_batch_elements_are_independent():
+    torch.manual_seed(1)
+    model = GroupEquivariantCNN(C4, 3, 1, 3, 2, 4).eval()
+    x = torch.randn(3, 1, 13, 13)
+    with torch.no_grad():
+        together = model(x)
+        one = model(x[1:2])
+    assert torch.allclose(together[1:2], one, atol=1e-5)
+
+
+# -- invariance ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("group", [C4, D4], ids=["C4", "D4"])
+@pytest.mark.parametrize("padding", [0, "same"])
+def test_logits_are_invariant(group, padding):
+    torch.manual_seed(2)
+    model = GroupEquivariantCNN(group, 3, 1, 10, 2, 6, padding=padding).eval()
+    x = torch.randn(3, 1, 15, 15)
+    err = model.equivariance_error(x)
+    assert err.shape == (group.order,)
+    assert err.max() < 1e-5
+    with torch.no_grad():  # by hand: rotate the picture, the logits stay
+        assert _rel(model(_rot(x)), model(x)) < 1e-5
+        if group is D4:  # and mirror it
+            assert _rel(model(torch.flip(x, dims=(-1,))), model(x)) < 1e-5
+
+
+def test_c4_model_is_not_flip_invariant():
+    torch.manual_seed(3)
+    model = GroupEquivariantCNN(C4, 3, 1, 10, 2, 6).eval()
+    x = torch.randn(3, 1, 15, 15)
+    with torch.no_grad():
+        assert _rel(model(torch.flip(x, dims=(-1,))), model(x)) > 1e-3
+
+
+def test_cnn_is_not_rotation_invariant():
+    torch.manual_seed(4)
+    cnn = CNN(3, 1, 10, 2, 8).eval()
+    x = torch.randn(3, 1, 15, 15)
+    with torch.no_grad():
+        err = _rel(cnn(_rot(x)), cnn(x))
+    assert err > 1e-3
+    from gcnn import equivariance_error
+
+    assert equivariance_error(cnn, x, group=C4)[1:].min() > 1e-3
+
+
+# -- group schedules -----------------------------------------------------------------------------
+def test_c8_to_c4_schedule_is_c4_invariant():
+    torch.manual_seed(5)
+    model = GroupEquivariantCNN([C8, C8, C4, C4, C4], 3, 1, 10, 4, 4).eval()
+    assert model.group is C4
+    assert [g.order for g in model.layer_groups] == [8, 8, 4, 4, 4]
+    assert isinstance(model.restrictions[1], Restriction)
+    assert model.gconvs[1].in_channels == 8  # 4 channels x [C8:C4] = 2
+    x = torch.randn(2, 1, 17, 17)
+    assert model.equivariance_error(x).max() < 1e-5
+    with torch.no_grad():
+        assert _rel(model(_rot(x)), model(x)) < 1e-5
+
+
+def test_dihedral_to_trivial_schedule_builds():
+    model = GroupEquivariantCNN([D4, D4, C4, C2, C1], 3, 1, 10, 4, 4)
+    assert model.layer_groups == [D4, D4, C4, C2, C1]
+    # channels grow by each index: D4 -> C4 (x2), C4 -> C2 (x2), C2 -> C1 (x2)
+    assert [c.in_channels for c in model.gconvs] == [4, 8, 8, 8]
+    feats = model.features(_rand(2, 1, 15, 15))
+    assert [tuple(f.shape[1:3]) for f in feats] == [(4, 8), (4, 8), (4, 4), (4, 2), (4, 1)]
+    assert model(_rand(2, 1, 15, 15)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("groups", [[C4, C8], [C4, D4], [C2, C4]], ids=["C4,C8", "C4,D4", "C2,C4"])
+def test_invalid_schedules_raise(groups):
+    with pytest.raises(ValueError, match="not a subgroup"):
+        GroupEquivariantCNN(groups, 3, 1, 10, 1, 4)
+
+
+def test_wrong_number_of_groups_raises():
+    with pytest.raises(ValueError, match="num_hidden \\+ 1 = 3, got 2"):
+        GroupEquivariantCNN([C4, C4], 3, 1, 10, 2, 4)
+
+
+def test_bad_group_type_raises():
+    with pytest.raises(TypeError, match="got int"):
+        GroupEquivariantCNN(4, 3, 1, 10, 2, 4)
+    with pytest.raises(TypeError, match=r"groups\[1\].*got int"):
+        GroupEquivariantCNN([C4, 4], 3, 1, 10, 1, 4)
+
+
+def test_hidden_channels_per_layer():
+    model = GroupEquivariantCNN(C4, 3, 1, 10, 2, [2, 3, 5])
+    assert model.lifting_conv.out_channels == 2
+    assert [g.out_channels for g in model.gconvs] == [3, 5]
+    assert model(_rand(1, 1, 9, 9)).shape == (1, 10)
+    with pytest.raises(ValueError, match="needs 3 values.*got 2"):
+        GroupEquivariantCNN(C4, 3, 1, 10, 2, [2, 3])
+    with pytest.raises(ValueError, match=r"hidden_channels\[1\] must be at least 1, got 0"):
+        GroupEquivariantCNN(C4, 3, 1, 10, 2, [2, 0, 3])
+
+
+def test_num_hidden_zero():
+    model = GroupEquivariantCNN(C4, 3, 1, 10, 0, 4)
+    assert len(model.gconvs) == 0 and model.group is C4
+    assert model(_rand(2, 1, 7, 7)).shape == (2, 10)
+    assert CNN(3, 1, 10, 0, 4)(_rand(2, 1, 7, 7)).shape == (2, 10)
+
+
+def test_model_argument_errors():
+    with pytest.raises(ValueError, match="num_hidden.*got -1"):
+        GroupEquivariantCNN(C4, 3, 1, 10, -1, 4)
+    with pytest.raises(ValueError, match="in_channels must be at least 1, got 0"):
+        GroupEquivariantCNN(C4, 3, 0, 10, 1, 4)
+    with pytest.raises(ValueError, match="num_hidden.*got -2"):
+        CNN(3, 1, 10, -2, 4)
+    with pytest.raises(ValueError, match="hidden_channels must be at least 1, got 0"):
+        CNN(3, 1, 10, 1, 0)
+
+
+@pytest.mark.parametrize("model", [GroupEquivariantCNN(C4, 3, 1, 10, 1, 4), CNN(3, 1, 10, 1, 4)],
+                         ids=["GCNN", "CNN"])
+def test_bad_input_shape(model):
+    with pytest.raises(ValueError, match=r"C_in=1.*\[2, 3, 9, 9\]"):
+        model(torch.zeros(2, 3, 9, 9))
+    with pytest.raises(ValueError, match=r"C_in=1.*\[1, 9, 9\]"):
+        model(torch.zeros(1, 9, 9))
+
+
+def test_gradients_reach_every_parameter():
+    torch.manual_seed(6)
+    model = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4)
+    loss = nn.functional.cross_entropy(model(torch.randn(2, 1, 11, 11)), torch.tensor([1, 7]))
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name

@@ -1,0 +1,110 @@
+"""Pretrained models: loading, errors, exporting a run, and the shipped files (gcnn.pretrained)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from gcnn import data
+from gcnn import train as T
+from gcnn.pretrained import (
+    PRETRAINED,
+    PRETRAINED_DIR,
+    export_pretrained,
+    pretrained,
+    pretrained_metrics,
+    pretrained_path,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mnist_root() -> Path:
+    root = Path(os.environ.get("GCNN_DATA", "../shared/data")).expanduser()
+    if not root.is_absolute() and not (root / "MNIST").exists():
+        root = REPO / root
+    return root.resolve()
+
+
+@pytest.fixture(scope="module")
+def root() -> Path:
+    r = mnist_root()
+    if not (r / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
+        pytest.fail(f"MNIST not found under {r}: set GCNN_DATA to a directory holding "
+                    f"MNIST/raw/*-ubyte (torchvision layout); CI uses GCNN_DATA=../shared/data")
+    return r
+
+
+@pytest.fixture(scope="module")
+def tiny_run(root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    cfg = T.TrainConfig(model="gcnn", group="C4", hidden_channels=4, num_hidden=1, epochs=1,
+                        batch_size=32, train_subset=128, eval_subset=100, angle_step=180.0)
+    T.train(cfg, out, root=root, device="cpu", progress=False)
+    return out
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError) as err:
+        pretrained("resnet")
+    for name in PRETRAINED:
+        assert name in str(err.value)
+
+
+def test_missing_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        pretrained("gcnn-c4", directory=tmp_path)
+    assert "python -m gcnn.train" in str(err.value) and "gcnn-c4.pt" in str(err.value)
+    with pytest.raises(FileNotFoundError, match="python -m gcnn.train"):
+        pretrained_metrics("cnn", directory=tmp_path)
+
+
+def test_export_then_load_gives_the_best_model(tiny_run, tmp_path):
+    path = export_pretrained(tiny_run, "gcnn-c4", directory=tmp_path)
+    assert path == tmp_path / "gcnn-c4.pt"
+    stored = torch.load(path, weights_only=True)
+    assert "optimizer_state" not in stored
+    assert all(v.dtype == torch.float32 for v in stored["model_state"].values()
+               if v.is_floating_point())
+    model = pretrained("gcnn-c4", directory=tmp_path)
+    best = T.load_model(tiny_run / "best.pt")
+    assert not model.training
+    x = torch.rand(5, 1, 28, 28)
+    assert torch.equal(model(x), best(x))
+    run_metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert pretrained_metrics("gcnn-c4", directory=tmp_path) == run_metrics
+
+
+def test_export_refuses_the_wrong_kind_of_model(tiny_run, tmp_path):
+    with pytest.raises(T.CheckpointError, match="cnn"):
+        export_pretrained(tiny_run, "cnn", directory=tmp_path)
+    assert not (tmp_path / "cnn.pt").exists()
+
+
+def test_export_refuses_an_unfinished_run(root, tmp_path):
+    out = tmp_path / "run"
+    cfg = T.TrainConfig(model="gcnn", hidden_channels=2, num_hidden=1, epochs=2,
+                        batch_size=64, train_subset=64, eval_subset=50)
+    T.train(cfg, out, root=root, device="cpu", progress=False, stop_after=1)
+    with pytest.raises(ValueError, match="not finished"):
+        export_pretrained(out, "gcnn-c4", directory=tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_shipped_model_reproduces_its_recorded_accuracy(name, root):
+    path = pretrained_path(name)
+    if not path.is_file():
+        pytest.skip(f"{path.relative_to(REPO)} not made yet ({PRETRAINED[name].command})")
+    metrics = pretrained_metrics(name)
+    model = pretrained(name)
+    assert model.config == metrics["model_config"]
+    x, y = data.fixed_rotated_test_set(root)
+    acc = T.evaluate(model, x[:2000], y[:2000])
+    assert abs(acc - metrics["rotated_test_acc_first2000"]) <= 0.005, (
+        f"{name}: {acc:.4f} on the first 2,000 fixed-rotated digits, but its metrics say "
+        f"{metrics['rotated_test_acc_first2000']:.4f}")
+    assert path.stat().st_size < 1_000_000 and PRETRAINED_DIR == path.parent
