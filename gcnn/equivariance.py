@@ -41,8 +41,8 @@ def transform(x: Tensor, group: Group, index: int, kind: str, method: str = "aut
 
 
 def equivariance_group(module: nn.Module) -> Group:
-    """The group a module is equivariant to (the last one when layers use several)."""
-    group = getattr(module, "equivariance_group", None) or getattr(module, "group", None)
+    """The group a module is equivariant to (a restriction's subgroup; a model's last group)."""
+    group = getattr(module, "subgroup", None) or getattr(module, "group", None)
     if isinstance(group, Group):
         return group
     raise TypeError(f"{type(module).__name__} has no gcnn group; pass group= explicitly")
@@ -66,6 +66,7 @@ def equivariance_error(
     in_kind: Optional[str] = None,
     out_kind: Optional[str] = None,
     method: str = "auto",
+    in_group: Optional[Group] = None,
 ) -> Tensor:
     """Relative equivariance error of ``module`` under each element of ``group``.
 
@@ -77,6 +78,10 @@ def equivariance_error(
             ``in_kind``/``out_kind`` by default.
         method: how inputs and outputs are moved (``"auto"``: exactly when the group allows it;
             interpolation for other angles, whose error is then reported, not hidden).
+        in_group: the group whose regular feature map the input is, when it is larger than
+            ``group`` (a :class:`~gcnn.layers.Restriction` from ``G`` to ``H``: the input is acted
+            on by ``H``'s elements seen inside ``G``). By default ``module.group`` for a
+            restriction, else ``group``.
 
     Returns:
         A float64 tensor ``[|G|]``: ``‖f(g·x) − g·f(x)‖ / ‖f(x)‖`` for each element ``g``
@@ -87,13 +92,18 @@ def equivariance_error(
     out_kind = out_kind or getattr(module, "out_kind", None)
     if in_kind is None or out_kind is None:
         raise ValueError("pass in_kind= and out_kind= for a module that does not declare them")
+    if in_group is None:
+        in_group = module.group if isinstance(getattr(module, "subgroup", None), Group) else group
+    # element i of `group` is element in_index[i] of `in_group`
+    in_index = group.embedding_into(in_group).tolist() if in_group is not group else None
     if x is None:
-        x = _default_input(module, group, in_kind)
+        x = _default_input(module, in_group, in_kind)
     fx = module(x)
     scale = fx.double().norm().clamp_min(torch.finfo(torch.float64).tiny)
     errors = []
     for i in range(group.order):
-        lhs = module(transform(x, group, i, in_kind, method))
+        j = i if in_index is None else in_index[i]
+        lhs = module(transform(x, in_group, j, in_kind, method))
         rhs = transform(fx, group, i, out_kind, method)
         errors.append((lhs.double() - rhs.double()).norm() / scale)
     return torch.stack(errors).cpu()

@@ -83,6 +83,11 @@ class Group(nn.Module):
         return self.order
 
     @property
+    def name(self) -> str:
+        """A short name such as ``"C4"`` or ``"D4"`` (``D4`` has 8 elements)."""
+        return f"{type(self).__name__[0]}{getattr(self, 'n', self.order)}"
+
+    @property
     def identity(self) -> Tensor:
         """The identity element."""
         return self._elements[0]

@@ -98,6 +98,11 @@ def transform_images(
     mats = group.matrix_representation(elements)
 
     if method == "exact":
+        if x.shape[-1] != x.shape[-2]:
+            raise ValueError(
+                f"method='exact' turns images by 90 degrees, so they must be square; got "
+                f"{x.shape[-2]}x{x.shape[-1]} (use method='interpolate' or crop to a square)"
+            )
         return torch.stack([_exact_one(xs[i], mats[i]) for i in range(n)])
 
     h, w = x.shape[-2:]

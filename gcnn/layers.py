@@ -74,6 +74,18 @@ class _GroupConvBase(nn.Module):
     def _expand(self) -> Tensor:
         raise NotImplementedError
 
+    def _register_kernel_map(self, kernel_map: Tensor) -> None:
+        self.register_buffer("kernel_map", kernel_map, persistent=False)
+        # An exact map is a permutation matrix (one 1 per column): a gather does the same work.
+        index = kernel_map.argmax(0) if self.method == "exact" else None
+        self.register_buffer("kernel_index", index, persistent=False)
+
+    def _apply_map(self, flat_weight: Tensor) -> Tensor:
+        """``[O*I, n_in]`` weights -> ``[O*I, n_out]`` entries of the transformed kernels."""
+        if self.kernel_index is not None:
+            return flat_weight.index_select(1, self.kernel_index)
+        return flat_weight @ self.kernel_map.to(flat_weight.dtype)
+
     def transformed_weight(self) -> Tensor:
         """The bank of transformed kernels, ``[C_out * |G|, C_in * |G_in|, k, k]``.
 
@@ -144,7 +156,7 @@ class _GroupConvBase(nn.Module):
 
     def extra_repr(self) -> str:
         s = (
-            f"group={type(self.group).__name__}(order={self.group.order}), "
+            f"group={self.group.name}, "
             f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
             f"kernel_size={self.kernel_size}, padding={self.padding}, method={self.method!r}"
         )
@@ -186,13 +198,11 @@ class LiftingConvolution(_GroupConvBase):
         k = self.kernel_size
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, k, k))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        self.register_buffer(
-            "kernel_map", lifting_kernel_map(group, k, self.method), persistent=False
-        )
+        self._register_kernel_map(lifting_kernel_map(group, k, self.method))
 
     def _expand(self) -> Tensor:
         o, i, k, n = self.out_channels, self.in_channels, self.kernel_size, self.group.order
-        bank = self.weight.reshape(o * i, k * k) @ self.kernel_map.to(self.weight.dtype)
+        bank = self._apply_map(self.weight.reshape(o * i, k * k))
         # [O, I, |G|, k, k] -> [O, |G|, I, k, k]
         return bank.reshape(o, i, n, k, k).transpose(1, 2).reshape(o * n, i, k, k)
 
@@ -242,11 +252,11 @@ class GroupConvolution(_GroupConvBase):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, k, k))
         # fan_in = C_in * |G| * k * k, as for a Conv2d over the flattened input channels
         nn.init.kaiming_uniform_(self.weight.view(out_channels, in_channels * n, k, k), a=math.sqrt(5))
-        self.register_buffer("kernel_map", group_kernel_map(group, k, self.method), persistent=False)
+        self._register_kernel_map(group_kernel_map(group, k, self.method))
 
     def _expand(self) -> Tensor:
         o, i, k, n = self.out_channels, self.in_channels, self.kernel_size, self.group.order
-        bank = self.weight.reshape(o * i, n * k * k) @ self.kernel_map.to(self.weight.dtype)
+        bank = self._apply_map(self.weight.reshape(o * i, n * k * k))
         # [O, I, |G|_out, |G|_in, k, k] -> [O, |G|_out, I, |G|_in, k, k]
         return bank.reshape(o, i, n, n, k, k).transpose(1, 2).reshape(o * n, i * n, k, k)
 
@@ -314,11 +324,14 @@ class Restriction(nn.Module):
         y = x.index_select(2, self.index)  # [B, C, m * |H|, H, W]
         return y.reshape(b, c * self.index_ratio, self.subgroup.order, h, w)
 
+    def equivariance_error(self, x: Optional[Tensor] = None, method: str = "auto") -> Tensor:
+        """Relative equivariance error under each element of the subgroup."""
+        from .equivariance import equivariance_error
+
+        return equivariance_error(self, x, method=method)
+
     def extra_repr(self) -> str:
-        return (
-            f"{type(self.group).__name__}(order={self.group.order}) -> "
-            f"{type(self.subgroup).__name__}(order={self.subgroup.order})"
-        )
+        return f"{self.group.name} -> {self.subgroup.name}"
 
 
 class GroupLayerNorm(nn.Module):

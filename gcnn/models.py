@@ -161,7 +161,7 @@ class GroupEquivariantCNN(nn.Module):
         return equivariance_error(self, x, group=self.group, method=method)
 
     def extra_repr(self) -> str:
-        names = " -> ".join(f"{type(g).__name__[0]}{g.order}" for g in self.layer_groups)
+        names = " -> ".join(g.name for g in self.layer_groups)
         return f"groups: {names}"
 
 
