@@ -1,0 +1,61 @@
+"""Print the results table (markdown) from training runs' metrics.json files.
+
+    python scripts/results_table.py runs/cnn-s0 runs/gcnn-c4-s0 ...
+    python scripts/results_table.py            # the shipped gcnn/pretrained/*.json
+
+Runs with the same model and group are one row: mean ± standard deviation over their seeds.
+Every number in the README's table comes from this script.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def _load(path: Path) -> dict:
+    file = path / "metrics.json" if path.is_dir() else path
+    return json.loads(file.read_text())
+
+
+def _fmt(values, scale=100.0, digits=1) -> str:
+    values = [v * scale for v in values]
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def row_key(m: dict) -> str:
+    cfg = m["model_config"]
+    if cfg["model"] == "cnn":
+        return f"CNN ({cfg['hidden_channels']} channels)"
+    return f"GCNN {cfg['group']} ({cfg['hidden_channels']} channels)"
+
+
+def main(argv) -> None:
+    paths = [Path(a) for a in argv] or sorted(Path("gcnn/pretrained").glob("*.json"))
+    rows = defaultdict(list)
+    for p in paths:
+        m = _load(p)
+        if not m.get("finished", True):
+            print(f"skipping unfinished run {p}", file=sys.stderr)
+            continue
+        rows[row_key(m)].append(m)
+    print("| model | seeds | parameters | upright test acc. (%) | rotated test acc. (%) "
+          "| s / epoch | device |")
+    print("|---|---|---|---|---|---|---|")
+    for key, ms in rows.items():
+        print(
+            f"| {key} | {len(ms)} | {ms[0]['num_parameters']:,} "
+            f"| {_fmt([m['test_acc'] for m in ms], digits=2)} "
+            f"| {_fmt([m['rotated_test_acc'] for m in ms])} "
+            f"| {_fmt([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
+            f"| {ms[0]['device']}, {ms[0].get('threads', '?')} threads |"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
