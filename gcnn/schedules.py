@@ -32,6 +32,7 @@ __all__ = [
     "GROUP_CHOICES",
     "predict",
     "confusion_matrix",
+    "confusion_counts",
     "six_nine_confusion",
     "plot_confusion",
     "plot_six_nine",
@@ -86,10 +87,20 @@ def confusion_matrix(model: nn.Module, x: Tensor, y: Tensor, num_classes: int = 
         raise ValueError(
             f"labels must be [N={x.shape[0]}] to match the images, got shape {list(y.shape)}"
         )
-    y = y.long().cpu()
-    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes}), got {int(y.min())}..{int(y.max())}")
-    pred = predict(model, x, batch_size)
+    return confusion_counts(y, predict(model, x, batch_size), num_classes)
+
+
+def confusion_counts(y: Tensor, pred: Tensor, num_classes: int = 10) -> Tensor:
+    """The confusion matrix ``[num_classes, num_classes]`` of labels ``y [N]`` and predictions
+    ``pred [N]`` (rows: truth, columns: prediction), for predictions already computed."""
+    y, pred = y.long().cpu().reshape(-1), pred.long().cpu().reshape(-1)
+    if y.shape != pred.shape:
+        raise ValueError(f"labels [N={y.shape[0]}] and predictions [N={pred.shape[0]}] differ "
+                         f"in length")
+    for name, t in (("labels", y), ("predictions", pred)):
+        if t.numel() and (t.min() < 0 or t.max() >= num_classes):
+            raise ValueError(f"{name} must lie in [0, {num_classes}), got "
+                             f"{int(t.min())}..{int(t.max())}")
     return torch.bincount(y * num_classes + pred, minlength=num_classes ** 2).reshape(
         num_classes, num_classes)
 
@@ -301,6 +312,7 @@ def schedule_report(
     hidden_channels: Union[int, Sequence[int], None] = None,
     macs: bool = True,
     seed: int = 0,
+    kernel_size: int = 5,
 ) -> ScheduleReport:
     """Build a schedule's (untrained) network and measure it, or say why it cannot be built.
 
@@ -310,6 +322,7 @@ def schedule_report(
         budget, hidden_channels: as in :func:`build_schedule`.
         macs: count the multiply-accumulates per 28x28 image (one more forward pass).
         seed: seeds the weights.
+        kernel_size: kernel side of every convolution.
 
     Returns:
         A :class:`ScheduleReport`; ``errors`` holds ``‖f(g·x) − f(x)‖ / ‖f(x)‖`` of the logits for
@@ -322,12 +335,14 @@ def schedule_report(
         return ScheduleReport(str(schedule), False, str(err), None, None, None, None, None)
     label = " → ".join(g.name for g in groups)
     try:
-        model = build_schedule(groups, hidden_channels, budget, seed=seed)
+        model = build_schedule(groups, hidden_channels, budget, kernel_size, seed=seed)
     except ValueError as err:
         return ScheduleReport(label, False, str(err), None, None, None, None, None)
     model.eval()
     if x is None:
         x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+    if x.dim() != 4 or x.shape[1] != 1:
+        raise ValueError(f"x must be images [B, 1, H, W], got shape {list(x.shape)}")
     errs = equivariance_error(model, x, group=CyclicGroup(order=4))[1:].tolist()
     n_macs = None
     if macs:

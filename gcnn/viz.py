@@ -128,21 +128,10 @@ def rotate_image(image: Tensor, degrees: float) -> Tensor:
     if abs(degrees - 90.0 * quarter) < 1e-9:
         element = c4.elements()[quarter % 4 : quarter % 4 + 1]
         return transform_images(image, c4, element, method="exact")[0]
-    # The C_N formulas work for any angle: use them with this one angle as the element.
-    angle = torch.tensor([math.radians(degrees)], dtype=torch.float64)
-    return _rotate_interpolate(image, c4, angle)
-
-
-def _rotate_interpolate(image: Tensor, group: CyclicGroup, angle: Tensor) -> Tensor:
-    import torch.nn.functional as F
+    from .data import rotate  # bilinear turn by any angle, same convention
 
     h, w = image.shape[-2:]
-    grid = coordinate_grid(h, w, device=image.device, dtype=torch.float64)
-    sample_at = group.left_action_on_R2(group.inverse(angle.to(image.device)), grid)  # [1, H, W, 2]
-    flat = image.reshape(1, -1, h, w)
-    out = F.grid_sample(flat, sample_at.to(image.dtype), mode="bilinear", padding_mode="zeros",
-                        align_corners=True)
-    return out.reshape(image.shape)
+    return rotate(image.reshape(1, -1, h, w), degrees).reshape(image.shape)
 
 
 def letter_f(size: int = 7) -> Tensor:

@@ -6,7 +6,6 @@ saying so, if they are missing.
 
 from __future__ import annotations
 
-import os
 import urllib.error
 from pathlib import Path
 
@@ -17,23 +16,6 @@ import gcnn
 from gcnn import data
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def mnist_root() -> Path:
-    """``$GCNN_DATA`` (default ``../shared/data``), relative to the working or repo directory."""
-    root = Path(os.environ.get("GCNN_DATA", "../shared/data")).expanduser()
-    if not root.is_absolute() and not (root / "MNIST").exists():
-        root = REPO / root
-    return root.resolve()
-
-
-@pytest.fixture(scope="module")
-def root() -> Path:
-    r = mnist_root()
-    if not (r / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
-        pytest.fail(f"MNIST not found under {r}: set GCNN_DATA to a directory holding "
-                    f"MNIST/raw/*-ubyte (torchvision layout); CI uses GCNN_DATA=../shared/data")
-    return r
 
 
 # -- rotation -----------------------------------------------------------------------------------

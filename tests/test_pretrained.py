@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,6 @@ from gcnn.pretrained import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def mnist_root() -> Path:
-    root = Path(os.environ.get("GCNN_DATA", "../shared/data")).expanduser()
-    if not root.is_absolute() and not (root / "MNIST").exists():
-        root = REPO / root
-    return root.resolve()
-
-
-@pytest.fixture(scope="module")
-def root() -> Path:
-    r = mnist_root()
-    if not (r / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
-        pytest.fail(f"MNIST not found under {r}: set GCNN_DATA to a directory holding "
-                    f"MNIST/raw/*-ubyte (torchvision layout); CI uses GCNN_DATA=../shared/data")
-    return r
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -23,22 +22,6 @@ TINY_ARGS = ["--model", "gcnn", "--group", "C4", "--hidden-channels", "4", "--nu
              "--eval-subset", "100", "--angle-step", "90", "--no-progress"]
 # What may differ between an interrupted-and-resumed run and an uninterrupted one.
 VOLATILE = {"seconds_per_epoch", "wall_time_seconds", "command", "resumed", "threads"}
-
-
-def mnist_root() -> Path:
-    root = Path(os.environ.get("GCNN_DATA", "../shared/data")).expanduser()
-    if not root.is_absolute() and not (root / "MNIST").exists():
-        root = REPO / root
-    return root.resolve()
-
-
-@pytest.fixture(scope="module")
-def root() -> Path:
-    r = mnist_root()
-    if not (r / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
-        pytest.fail(f"MNIST not found under {r}: set GCNN_DATA to a directory holding "
-                    f"MNIST/raw/*-ubyte (torchvision layout); CI uses GCNN_DATA=../shared/data")
-    return r
 
 
 @pytest.fixture(scope="module")
