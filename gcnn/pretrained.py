@@ -62,13 +62,14 @@ PRETRAINED: Dict[str, PretrainedSpec] = {
     "cnn": PretrainedSpec(
         description="plain CNN of the post (kernel 5, 4 hidden, 32 channels), upright MNIST",
         expect={"model": "cnn"},
-        command="python -m gcnn.train --model cnn --out runs/cnn --export-pretrained cnn",
+        command=("python -m gcnn.train --model cnn --epochs 5 --seed 0 --sweep-subset 2000 "
+                 "--out runs/cnn-s0 --export-pretrained cnn"),
     ),
     "gcnn-c4": PretrainedSpec(
         description="C4 group-equivariant CNN of the post (kernel 5, 4 hidden, 16 channels)",
         expect={"model": "gcnn", "group": "C4"},
-        command=("python -m gcnn.train --model gcnn --group C4 --out runs/gcnn-c4 "
-                 "--export-pretrained gcnn-c4"),
+        command=("python -m gcnn.train --model gcnn --group C4 --epochs 5 --seed 0 "
+                 "--sweep-subset 2000 --out runs/gcnn-c4-s0 --export-pretrained gcnn-c4"),
     ),
 }
 

@@ -359,7 +359,10 @@ def _fmt_error(e: float) -> str:
 
 
 def schedule_table(reports: Sequence[ScheduleReport]) -> str:
-    """A markdown table of :func:`schedule_report` results (display with ``IPython.display.Markdown``)."""
+    """A markdown table of :func:`schedule_report` results.
+
+    Show it in a notebook with ``IPython.display.Markdown(schedule_table(reports))``.
+    """
     lines = [
         "| schedule | valid | channels | parameters | MACs / image | error 90° | error 180° "
         "| error 270° | logits ignore |",
