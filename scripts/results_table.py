@@ -4,7 +4,8 @@
     python scripts/results_table.py            # the shipped gcnn/pretrained/*.json
 
 Runs with the same model and group are one row: mean ± standard deviation over their seeds.
-Every number in the README's table comes from this script.
+Every number in the README's tables comes from this script: the test accuracies, then the
+accuracy-vs-angle sweep (accuracy at a few angles and the worst angle of each run).
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ def row_key(m: dict) -> str:
     cfg = m["model_config"]
     if cfg["model"] == "cnn":
         return f"CNN ({cfg['hidden_channels']} channels)"
-    return f"GCNN {cfg['group']} ({cfg['hidden_channels']} channels)"
+    group, channels = cfg["group"], cfg["hidden_channels"]
+    if isinstance(group, (list, tuple)):           # one group per convolution
+        group = ",".join(group)
+    if isinstance(channels, (list, tuple)):
+        channels = ",".join(map(str, channels))
+    return f"GCNN {group} ({channels} channels)"
 
 
 def main(argv) -> None:
@@ -54,6 +60,20 @@ def main(argv) -> None:
             f"| {_fmt([m['rotated_test_acc'] for m in ms])} "
             f"| {_fmt([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
             f"| {ms[0]['device']}, {ms[0].get('threads', '?')} threads |"
+        )
+    print()
+    print("| model | epochs | digits in the sweep | acc. at 0° (%) | at 45° (%) | at 90° (%) "
+          "| at 180° (%) | lowest (%), at angle |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key, ms in rows.items():
+        sweeps = [m["accuracy_vs_angle"] for m in ms]
+        at = {a: [s["accuracy"][s["angles"].index(a)] for s in sweeps] for a in (0.0, 45.0, 90.0, 180.0)}
+        lows = [min(zip(s["accuracy"], s["angles"])) for s in sweeps]
+        low_angles = ", ".join(f"{a:g}°" for _, a in lows)
+        print(
+            f"| {key} | {ms[0]['config']['epochs']} | {sweeps[0]['num_digits']:,} "
+            + "".join(f"| {_fmt(v)} " for v in at.values())
+            + f"| {_fmt([acc for acc, _ in lows])} at {low_angles} |"
         )
 
 
