@@ -71,6 +71,14 @@ PRETRAINED: Dict[str, PretrainedSpec] = {
         command=("python -m gcnn.train --model gcnn --group C4 --epochs 5 --seed 0 "
                  "--sweep-subset 2000 --out runs/gcnn-c4-s0 --export-pretrained gcnn-c4"),
     ),
+    "gcnn-c8c8c4c4c1": PretrainedSpec(
+        description=("G-CNN whose group shrinks with depth, C8 -> C8 -> C4 -> C4 -> C1 "
+                     "(8, 8, 16, 16, 64 channels): the book's answer to the 6/9 challenge"),
+        expect={"model": "gcnn", "group": "C8,C8,C4,C4,C1"},
+        command=("python -m gcnn.train --model gcnn --group C8,C8,C4,C4,C1 "
+                 "--hidden-channels 8,8,16,16,64 --epochs 5 --seed 0 --sweep-subset 2000 "
+                 "--out runs/c8c8c4c4c1-s0 --export-pretrained gcnn-c8c8c4c4c1"),
+    ),
 }
 
 

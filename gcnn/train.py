@@ -691,7 +691,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--export-pretrained", metavar="NAME", default=None,
                    help="when the run is finished, export best.pt as gcnn/pretrained/NAME.pt "
-                        "(+ NAME.json); names: cnn, gcnn-c4")
+                        "(+ NAME.json); names: those of gcnn.pretrained.PRETRAINED")
     return p
 
 

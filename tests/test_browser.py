@@ -16,6 +16,8 @@ test fails on
 * a request to any other host except the CDNs listed in ``OFFLINE_CDN_HOSTS`` (all other
   requests are blocked, so the check is the same with or without network),
 * an ``<img>`` that does not decode (or has no size),
+* fewer figures in the page's cell outputs than the chapter notebook has image outputs (a
+  figure that the build did not render, e.g. with ``MPLBACKEND=Agg`` set for the kernel),
 * a matplotlib ``to_jshtml`` animation (``div.animation``) without its frame, slider and
   buttons, or one whose frame does not change on "Next frame" and on moving the slider.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -71,6 +74,27 @@ MIN_ANIMATIONS = {
     "book/03_rotating_the_goat": 1,
     "book/07_rotated_digits": 1,
 }
+
+
+FIGURES_JS = """
+() => Array.from(document.querySelectorAll("div.cell_output img"))
+  .filter(img => !(img.id || "").startsWith("_anim_img")).length
+"""
+
+
+def _expected_figures(docname: str) -> int:
+    """Image outputs of the chapter notebook (as committed), in cells whose output is shown."""
+    path = ROOT / f"{docname}.ipynb"
+    if not path.is_file():
+        return 0
+    count = 0
+    for cell in json.loads(path.read_text(encoding="utf8"))["cells"]:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] != "code" or tags & {"remove-output", "remove-cell"}:
+            continue
+        count += sum(any(k.startswith("image/") for k in out.get("data", {}))
+                     for out in cell.get("outputs", []))
+    return count
 
 
 def _in_ci() -> bool:
@@ -312,6 +336,15 @@ def test_page_in_browser(browser, book_html: Path, site: str, docname: str) -> N
             pass
 
         n_animations = _check_animations(page, docname, problems)
+
+        if (ROOT / f"{docname}.ipynb").is_file():
+            expected, found = _expected_figures(docname), page.evaluate(FIGURES_JS)
+            if expected == 0:
+                problems.append(f"{docname}.ipynb has no figure in its saved outputs: execute "
+                                f"it with the inline backend (MPLBACKEND unset) and save it")
+            elif found < expected:
+                problems.append(f"{found} figure(s) in the cell outputs, but {docname}.ipynb has "
+                                f"{expected}: was the book executed with MPLBACKEND=Agg?")
 
         for img in page.evaluate(IMAGES_JS):
             if not img["decoded"] or (img["width"] == 0 and not img["svg"]):
