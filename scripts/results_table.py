@@ -59,7 +59,7 @@ def main(argv) -> None:
             f"| {_fmt([m['test_acc'] for m in ms], digits=2)} "
             f"| {_fmt([m['rotated_test_acc'] for m in ms])} "
             f"| {_fmt([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
-            f"| {ms[0]['device']}, {ms[0].get('threads', '?')} threads |"
+            f"| {ms[0]['device']}, {ms[0].get('threads', '?')} thread(s) |"
         )
     print()
     print("| model | epochs | digits in the sweep | acc. at 0° (%) | at 45° (%) | at 90° (%) "
