@@ -361,8 +361,11 @@ def _fmt_error(e: float) -> str:
 def schedule_table(reports: Sequence[ScheduleReport]) -> str:
     """A markdown table of :func:`schedule_report` results.
 
-    Show it in a notebook with ``IPython.display.Markdown(schedule_table(reports))``.
+    Invalid schedules get a row marked ``no (1)``, ``no (2)``, ...; the reasons follow the table
+    as a numbered list (long error messages would squeeze the columns). Show it in a notebook
+    with ``IPython.display.Markdown(schedule_table(reports))``.
     """
+    reasons = []
     lines = [
         "| schedule | valid | channels | parameters | MACs / image | error 90° | error 180° "
         "| error 270° | logits ignore |",
@@ -370,14 +373,16 @@ def schedule_table(reports: Sequence[ScheduleReport]) -> str:
     ]
     for r in reports:
         if not r.valid:
-            reason = r.message.replace("|", "\\|")
-            lines.append(f"| {r.schedule} | no: {reason} | | | | | | | |")
+            reasons.append(f"{len(reasons) + 1}. {r.schedule}: {r.message}")
+            lines.append(f"| {r.schedule} | no ({len(reasons)}) | | | | | | | |")
             continue
         errs = " | ".join(_fmt_error(e) for e in r.errors)
         macs = f"{r.macs / 1e6:.1f} M" if r.macs is not None else ""
         chans = ", ".join(str(c) for c in r.hidden_channels)
         lines.append(f"| {r.schedule} | yes | {chans} | {r.params:,} | {macs} | {errs} "
                      f"| {r.invariant_to} |")
+    if reasons:
+        lines += ["", "Invalid:", ""] + reasons
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ test fails on
 * an ``<img>`` that does not decode (or has no size),
 * fewer figures in the page's cell outputs than the chapter notebook has image outputs (a
   figure that the build did not render, e.g. with ``MPLBACKEND=Agg`` set for the kernel),
+* a markdown table displayed by a cell that reached the page as raw text (``| a | b |``),
 * a matplotlib ``to_jshtml`` animation (``div.animation``) without its frame, slider and
   buttons, or one whose frame does not change on "Next frame" and on moving the slider.
 
@@ -79,6 +80,15 @@ MIN_ANIMATIONS = {
 FIGURES_JS = """
 () => Array.from(document.querySelectorAll("div.cell_output img"))
   .filter(img => !(img.id || "").startsWith("_anim_img")).length
+"""
+
+
+RAW_TABLES_JS = """
+() => Array.from(document.querySelectorAll("div.cell_output p"))
+  .map(p => p.textContent.trim())
+  .filter(t => t.startsWith("|") && t.split("\\n")
+    .some(l => /^\\|[\\s:|\\u2013\\u2014-]+\\|$/.test(l.trim())))   // a |---|:--| row
+  .map(t => t.slice(0, 80))
 """
 
 
@@ -345,6 +355,9 @@ def test_page_in_browser(browser, book_html: Path, site: str, docname: str) -> N
             elif found < expected:
                 problems.append(f"{found} figure(s) in the cell outputs, but {docname}.ipynb has "
                                 f"{expected}: was the book executed with MPLBACKEND=Agg?")
+
+        for text in page.evaluate(RAW_TABLES_JS):
+            problems.append(f"a cell's markdown table is shown as raw text: {text!r}")
 
         for img in page.evaluate(IMAGES_JS):
             if not img["decoded"] or (img["width"] == 0 and not img["svg"]):

@@ -139,10 +139,12 @@ def test_schedule_report_and_table_for_invalid_schedules(x_small):
     assert good.macs > 0
     table = schedule_table([good, bad])
     lines = table.splitlines()
-    assert len(lines) == 4 and lines[0].startswith("| schedule")
+    assert len(lines) == 8 and lines[0].startswith("| schedule")
     assert "| C4 → C1 | yes |" in lines[2]
-    assert "| C4 → C8 → C4 | no: " in lines[3]
-    assert all(line.count("|") == lines[0].count("|") for line in lines[2:])
+    assert "| C4 → C8 → C4 | no (1) |" in lines[3]
+    assert all(line.count("|") == lines[0].count("|") for line in lines[2:4])
+    assert lines[4:7] == ["", "Invalid:", ""]
+    assert lines[7].startswith("1. C4 → C8 → C4: ") and "not a subgroup" in lines[7]
 
 
 def test_plots_return_figures():
