@@ -67,7 +67,8 @@ def main(argv) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for key, ms in rows.items():
         sweeps = [m["accuracy_vs_angle"] for m in ms]
-        at = {a: [s["accuracy"][s["angles"].index(a)] for s in sweeps] for a in (0.0, 45.0, 90.0, 180.0)}
+        at = {a: [s["accuracy"][s["angles"].index(a)] for s in sweeps]
+              for a in (0.0, 45.0, 90.0, 180.0)}
         lows = [min(zip(s["accuracy"], s["angles"])) for s in sweeps]
         low_angles = ", ".join(f"{a:g}°" for _, a in lows)
         print(
