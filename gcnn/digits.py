@@ -48,7 +48,7 @@ __all__ = [
 
 FEATURE_CMAP = "viridis"
 #: Colours of the models in the line plots and bar charts, in the order they are given.
-MODEL_COLORS = ("tab:orange", "tab:blue", "tab:green", "tab:purple")
+MODEL_COLORS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown")
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -212,8 +212,8 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     ax.set_xlabel("angle every test digit is turned by (degrees, clockwise)")
     digits = "/".join(f"{d:,}" for d in sorted(n_digits) if d)
     ax.set_ylabel("accuracy" + (f" ({digits} digits)" if digits else ""))
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(metrics), fontsize=9,
-              frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(metrics), 3),
+              fontsize=9, frameon=False)
     ax.grid(axis="y", color="0.92")
     fig.tight_layout()
     return fig

@@ -27,6 +27,7 @@ from torch import nn
 
 from .train import (
     CheckpointError,
+    TrainConfig,
     _model_from_checkpoint,
     load_checkpoint,
     save_atomic,
@@ -50,11 +51,16 @@ PRETRAINED_FORMAT = "gcnn-pretrained"
 
 @dataclasses.dataclass(frozen=True)
 class PretrainedSpec:
-    """One shipped model: what it must be (``expect``: model-config entries) and how it is made."""
+    """One shipped model: what it must be and how it is made.
+
+    ``expect`` lists model-config entries the weights must have; ``training`` lists
+    training-config entries (such as ``augment``) the run must have used, checked on export.
+    """
 
     description: str
     expect: Dict[str, object]
     command: str
+    training: Dict[str, object] = dataclasses.field(default_factory=dict)
 
 
 #: The known pretrained models: name -> spec. Files live in ``gcnn/pretrained/NAME.pt|.json``.
@@ -78,6 +84,22 @@ PRETRAINED: Dict[str, PretrainedSpec] = {
         command=("python -m gcnn.train --model gcnn --group C8,C8,C4,C4,C1 "
                  "--hidden-channels 8,8,16,16,64 --epochs 5 --seed 0 --sweep-subset 2000 "
                  "--out runs/c8c8c4c4c1-s0 --export-pretrained gcnn-c8c8c4c4c1"),
+    ),
+    "cnn-rotaug": PretrainedSpec(
+        description=("the post's CNN trained on randomly turned copies of the upright digits "
+                     "(--augment rotate): the baseline a practitioner tries first"),
+        expect={"model": "cnn"},
+        training={"augment": "rotate"},
+        command=("python -m gcnn.train --model cnn --augment rotate --epochs 5 --seed 0 "
+                 "--sweep-subset 2000 --out runs/cnn-rotaug-s0 --export-pretrained cnn-rotaug"),
+    ),
+    "gcnn-c16c8c4c2c1": PretrainedSpec(
+        description=("G-CNN whose group halves at every layer, C16 -> C8 -> C4 -> C2 -> C1 "
+                     "(4, 8, 16, 32, 64 channels)"),
+        expect={"model": "gcnn", "group": "C16,C8,C4,C2,C1"},
+        command=("python -m gcnn.train --model gcnn --group C16,C8,C4,C2,C1 "
+                 "--hidden-channels 4,8,16,32,64 --epochs 5 --seed 0 --sweep-subset 2000 "
+                 "--out runs/c16c8c4c2c1-s0 --export-pretrained gcnn-c16c8c4c2c1"),
     ),
 }
 
@@ -106,12 +128,16 @@ def available_pretrained(directory: Union[str, Path, None] = None) -> List[str]:
     return [n for n in sorted(PRETRAINED) if pretrained_path(n, directory).is_file()]
 
 
-def _check_expectation(name: str, config: dict, where: Path) -> None:
-    wrong = {k: config.get(k) for k, v in _spec(name).expect.items() if config.get(k) != v}
+def _check_expectation(name: str, config: dict, where: Path, training: bool = False) -> None:
+    """Raise when ``config`` (a model config, or with ``training`` a training config) misfits."""
+    spec = _spec(name)
+    expect, kind = (spec.training, "training") if training else (spec.expect, "model")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)} if training else {}
+    wrong = {k: config.get(k, defaults.get(k)) for k, v in expect.items()
+             if config.get(k, defaults.get(k)) != v}
     if wrong:
         raise CheckpointError(
-            f"{where} should hold {_spec(name).expect} for {name!r}, but its model config has "
-            f"{wrong}"
+            f"{where} should hold {expect} for {name!r}, but its {kind} config has {wrong}"
         )
 
 
@@ -168,6 +194,7 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
     best = run_dir / "best.pt"
     ckpt = load_checkpoint(best)
     _check_expectation(name, ckpt["model_config"], best)
+    _check_expectation(name, ckpt.get("train_config", {}), best, training=True)
     _model_from_checkpoint(ckpt, best)  # the weights must fit the config
     state = {k: (v.float() if v.is_floating_point() else v).contiguous().clone()
              for k, v in ckpt["model_state"].items()}

@@ -12,6 +12,11 @@ Command line (see ``python -m gcnn.train --help``)::
     python -m gcnn.train --model gcnn --group C4 --out runs/gcnn-c4
     python -m gcnn.train --model cnn --out runs/cnn
     python -m gcnn.train --model gcnn --group C4 --out runs/gcnn-c4 --resume
+    python -m gcnn.train --model cnn --augment rotate --out runs/cnn-rotaug
+
+``--augment rotate`` is the baseline a practitioner tries first: every training digit is turned
+by a fresh random angle, uniform in [0°, 360°), each time it is drawn (bilinear, as the rotated
+test set). The model still never sees the test set's rotations, only random ones of its own.
 
 A run directory holds ``best.pt`` (the best model by validation accuracy), ``last.pt`` (everything
 needed to resume: model, optimizer, epoch, random states, history) and ``metrics.json``; all are
@@ -45,6 +50,7 @@ from .models import CNN, GroupEquivariantCNN
 
 __all__ = [
     "MODELS",
+    "AUGMENTATIONS",
     "DEFAULT_HIDDEN_CHANNELS",
     "CheckpointError",
     "TrainConfig",
@@ -64,6 +70,8 @@ __all__ = [
 ]
 
 MODELS = ("cnn", "gcnn")
+#: Training-set augmentations: none, or a random rotation (uniform in [0°, 360°)) per digit.
+AUGMENTATIONS = ("none", "rotate")
 #: Hidden channels of the post's recipe: about the same parameter count (103k) for both.
 DEFAULT_HIDDEN_CHANNELS = {"gcnn": 16, "cnn": 32}
 CHECKPOINT_FORMAT = "gcnn-train-checkpoint"
@@ -373,6 +381,7 @@ class TrainConfig:
     eval_subset: Optional[int] = None
     sweep_subset: Optional[int] = None
     angle_step: float = 5.0
+    augment: str = "none"
 
     def model_config(self) -> dict:
         return model_config(self.model, self.group, self.kernel_size, self.num_hidden,
@@ -395,6 +404,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive int or None, got {v!r}")
         if not (0 < self.angle_step <= 360):
             raise ValueError(f"angle_step must be in (0, 360] degrees, got {self.angle_step}")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
 
 
 #: Settings that may differ when resuming (more epochs continue a finished run).
@@ -406,15 +417,27 @@ def _subset(pair: Tuple[Tensor, Tensor], n: Optional[int]) -> Tuple[Tensor, Tens
     return (x, y) if n is None else (x[:n], y[:n])
 
 
-def _rng_state(shuffle: torch.Generator) -> dict:
+def _augment_generator(cfg: TrainConfig) -> Optional[torch.Generator]:
+    """The generator of the augmentation angles (its own stream, so shuffling is unchanged)."""
+    if cfg.augment == "none":
+        return None
+    return torch.Generator().manual_seed(cfg.seed + 1_000_003)
+
+
+def _rng_state(shuffle: torch.Generator, augment: Optional[torch.Generator] = None) -> dict:
     state = {"shuffle": shuffle.get_state(), "torch": torch.get_rng_state()}
+    if augment is not None:
+        state["augment"] = augment.get_state()
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def _set_rng_state(state: dict, shuffle: torch.Generator) -> None:
+def _set_rng_state(state: dict, shuffle: torch.Generator,
+                   augment: Optional[torch.Generator] = None) -> None:
     shuffle.set_state(state["shuffle"])
+    if augment is not None:
+        augment.set_state(state["augment"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         try:
@@ -430,7 +453,8 @@ def _versions() -> dict:
             "torchvision": torchvision.__version__, "platform": platform.platform()}
 
 
-def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc):
+def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, augment=None):
+    """One pass over ``x``; ``augment`` (a generator) turns each batch by random angles."""
     model.train()
     n = x.shape[0]
     perm = torch.randperm(n, generator=shuffle)
@@ -449,6 +473,9 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc):
             idx = perm[step * batch_size : (step + 1) * batch_size]
             xb = x[idx.to(x.device)].to(device, non_blocking=True)
             yb = y[idx.to(y.device)].to(device, non_blocking=True)
+            if augment is not None:
+                xb = data.rotate(xb, torch.rand(idx.numel(), generator=augment,
+                                                dtype=torch.float64) * 360.0)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
@@ -472,6 +499,9 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc):
 
 
 def _config_differences(old: dict, new: dict) -> List[str]:
+    # A setting added after a checkpoint was written counts as its default there.
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    old = {**{k: defaults[k] for k in new if k in defaults and k not in old}, **old}
     keys = sorted(set(old) | set(new))
     return [f"{k}: checkpoint {old.get(k)!r} vs requested {new.get(k)!r}"
             for k in keys if k not in _RESUMABLE and old.get(k) != new.get(k)]
@@ -542,6 +572,7 @@ def train(
     model = build_model_from_config(cfg.model_config()).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     shuffle = torch.Generator().manual_seed(cfg.seed)
+    augment = _augment_generator(cfg)
     history: List[dict] = []
     best = {"epoch": None, "val_acc": -1.0}
     start_epoch, elapsed_before = 0, 0.0
@@ -563,7 +594,7 @@ def train(
         try:
             model.load_state_dict(ckpt["model_state"])
             opt.load_state_dict(ckpt["optimizer_state"])
-            _set_rng_state(ckpt["rng"], shuffle)
+            _set_rng_state(ckpt["rng"], shuffle, augment)
             history = list(ckpt["history"])
             best = dict(ckpt["best"])
             start_epoch = int(ckpt["epoch"])
@@ -608,7 +639,8 @@ def train(
             break
         t0 = time.perf_counter()
         loss, acc = _train_epoch(model, opt, train_x, train_y, cfg.batch_size, shuffle, dev,
-                                 progress, desc=f"epoch {epoch + 1}/{cfg.epochs}")
+                                 progress, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                                 augment=augment)
         seconds = time.perf_counter() - t0
         val_acc = evaluate(model, val_x, val_y)
         history.append({"epoch": epoch + 1, "train_loss": loss, "train_acc": acc,
@@ -626,7 +658,8 @@ def train(
             "model_config": cfg.model_config(), "train_config": cfg_dict,
             "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer_state": opt.state_dict(),
-            "epoch": epoch + 1, "history": history, "best": best, "rng": _rng_state(shuffle),
+            "epoch": epoch + 1, "history": history, "best": best,
+            "rng": _rng_state(shuffle, augment),
             "wall_time_seconds": elapsed_before + (time.perf_counter() - t_start),
         }, last_path)
         write_json_atomic(metrics_base(), metrics_path)
@@ -672,6 +705,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("auto", "exact", "interpolate"), default="auto")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--augment", choices=AUGMENTATIONS, default="none",
+                   help="'rotate': turn every training digit by a random angle each epoch")
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
@@ -705,9 +740,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, seed=args.seed, train_subset=args.train_subset,
         eval_subset=args.eval_subset, sweep_subset=args.sweep_subset, angle_step=args.angle_step,
+        augment=args.augment,
     )
     if args.out is None:
         suffix = "" if args.model == "cnn" else "-" + args.group.replace(",", "-").lower()
+        suffix += "" if args.augment == "none" else "-" + args.augment
         args.out = os.path.join("runs", args.model + suffix)
     command = "python -m gcnn.train " + shlex.join(argv)
     metrics = train(cfg, args.out, root=args.data, device=args.device, resume=args.resume,

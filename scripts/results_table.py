@@ -3,9 +3,10 @@
     python scripts/results_table.py runs/cnn-s0 runs/gcnn-c4-s0 ...
     python scripts/results_table.py            # the shipped gcnn/pretrained/*.json
 
-Runs with the same model and group are one row: mean ± standard deviation over their seeds.
-Every number in the README's tables comes from this script: the test accuracies, then the
-accuracy-vs-angle sweep (accuracy at a few angles and the worst angle of each run).
+Runs with the same model, group and augmentation are one row: mean ± standard deviation over
+their seeds. Every number in the README's tables comes from this script: the test accuracies
+(with parameters and multiply-accumulates per 28x28 image, counted on the rebuilt model), then
+the accuracy-vs-angle sweep (accuracy at a few angles and the worst angle of each run).
 """
 
 from __future__ import annotations
@@ -31,14 +32,25 @@ def _fmt(values, scale=100.0, digits=1) -> str:
 
 def row_key(m: dict) -> str:
     cfg = m["model_config"]
+    augmented = m["config"].get("augment", "none") == "rotate"
+    extra = " + rotation augmentation" if augmented else ""
     if cfg["model"] == "cnn":
-        return f"CNN ({cfg['hidden_channels']} channels)"
+        return f"CNN ({cfg['hidden_channels']} channels){extra}"
     group, channels = cfg["group"], cfg["hidden_channels"]
     if isinstance(group, (list, tuple)):           # one group per convolution
         group = ",".join(group)
     if isinstance(channels, (list, tuple)):
         channels = ",".join(map(str, channels))
-    return f"GCNN {group} ({channels} channels)"
+    return f"GCNN {group} ({channels} channels){extra}"
+
+
+def macs_per_image(m: dict) -> int:
+    """Multiply-accumulates of one 28x28 digit through the run's model (rebuilt, untrained)."""
+    from gcnn.train import build_model_from_config
+    from gcnn.viz_conv import count_macs
+
+    model = build_model_from_config(m["model_config"]).eval()
+    return sum(r.macs for r in count_macs(model, [1, 28, 28]))
 
 
 def main(argv) -> None:
@@ -50,12 +62,13 @@ def main(argv) -> None:
             print(f"skipping unfinished run {p}", file=sys.stderr)
             continue
         rows[row_key(m)].append(m)
-    print("| model | seeds | parameters | upright test acc. (%) | rotated test acc. (%) "
-          "| s / epoch | device |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | seeds | parameters | MACs / image | upright test acc. (%) "
+          "| rotated test acc. (%) | s / epoch | device |")
+    print("|---|---|---|---|---|---|---|---|")
     for key, ms in rows.items():
         print(
             f"| {key} | {len(ms)} | {ms[0]['num_parameters']:,} "
+            f"| {macs_per_image(ms[0]) / 1e6:.1f} M "
             f"| {_fmt([m['test_acc'] for m in ms], digits=2)} "
             f"| {_fmt([m['rotated_test_acc'] for m in ms])} "
             f"| {_fmt([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "

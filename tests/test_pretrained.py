@@ -68,6 +68,16 @@ def test_export_refuses_the_wrong_kind_of_model(tiny_run, tmp_path):
     assert not (tmp_path / "cnn.pt").exists()
 
 
+def test_export_refuses_a_run_trained_without_the_named_augmentation(root, tmp_path):
+    out = tmp_path / "plain-cnn"
+    cfg = T.TrainConfig(model="cnn", hidden_channels=2, num_hidden=1, epochs=1,
+                        batch_size=64, train_subset=64, eval_subset=50, angle_step=180.0)
+    T.train(cfg, out, root=root, device="cpu", progress=False)
+    with pytest.raises(T.CheckpointError, match="training config has {'augment': 'none'}"):
+        export_pretrained(out, "cnn-rotaug", directory=tmp_path)
+    assert export_pretrained(out, "cnn", directory=tmp_path).is_file()
+
+
 def test_export_refuses_an_unfinished_run(root, tmp_path):
     out = tmp_path / "run"
     cfg = T.TrainConfig(model="gcnn", hidden_channels=2, num_hidden=1, epochs=2,
@@ -85,6 +95,8 @@ def test_shipped_model_reproduces_its_recorded_accuracy(name, root):
     metrics = pretrained_metrics(name)
     model = pretrained(name)
     assert model.config == metrics["model_config"]
+    for key, value in PRETRAINED[name].training.items():
+        assert metrics["config"].get(key) == value, (name, key)
     x, y = data.fixed_rotated_test_set(root)
     acc = T.evaluate(model, x[:2000], y[:2000])
     assert abs(acc - metrics["rotated_test_acc_first2000"]) <= 0.005, (

@@ -108,6 +108,40 @@ def test_resume_after_interruption_equals_uninterrupted_run(full_run, root, tmp_
         assert all(torch.equal(a[k], b[k]) for k in a), name
 
 
+def test_rotation_augmentation_is_seeded_and_resumable(root, tmp_path):
+    """--augment rotate: random angles from their own seeded stream, restored on resume."""
+    tiny_cnn = dict(TINY, model="cnn", group=None, augment="rotate", epochs=2)
+    whole = T.train(T.TrainConfig(**tiny_cnn), tmp_path / "whole", root=root, device="cpu",
+                    progress=False)
+    assert whole["config"]["augment"] == "rotate"
+    T.train(T.TrainConfig(**tiny_cnn), tmp_path / "parts", root=root, device="cpu",
+            progress=False, stop_after=1)
+    parts = T.train(T.TrainConfig(**tiny_cnn), tmp_path / "parts", root=root, device="cpu",
+                    progress=False, resume=True)
+    assert _strip(parts) == _strip({**whole, "resumed": True})
+    plain = T.train(T.TrainConfig(**{**tiny_cnn, "augment": "none"}), tmp_path / "plain",
+                    root=root, device="cpu", progress=False)
+    assert plain["history"][0]["train_loss"] != whole["history"][0]["train_loss"]
+    with pytest.raises(ValueError, match="augment must be one of"):
+        T.train(T.TrainConfig(**{**tiny_cnn, "augment": "flip"}), tmp_path / "bad",
+                root=root, device="cpu", progress=False)
+    with pytest.raises(T.CheckpointError, match="augment"):
+        T.train(T.TrainConfig(**{**tiny_cnn, "augment": "none", "epochs": 3}),
+                tmp_path / "whole", root=root, device="cpu", progress=False, resume=True)
+
+
+def test_checkpoint_from_before_a_new_setting_still_resumes(full_run, tmp_path, root):
+    """A checkpoint written before ``augment`` existed counts as ``augment="none"``."""
+    out = tmp_path / "old"
+    shutil.copytree(full_run[0], out)
+    ckpt = torch.load(out / "last.pt", weights_only=True)
+    del ckpt["train_config"]["augment"]
+    torch.save(ckpt, out / "last.pt")
+    again = T.train(T.TrainConfig(**TINY), out, root=root, device="cpu", progress=False,
+                    resume=True)
+    assert again["finished"] and again["test_acc"] == full_run[1]["test_acc"]
+
+
 def test_existing_run_needs_resume(full_run, tmp_path, root):
     out = tmp_path / "again"
     shutil.copytree(full_run[0], out)
