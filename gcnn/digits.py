@@ -35,6 +35,7 @@ from .data import rotate
 __all__ = [
     "predict_proba",
     "plot_digit_grid",
+    "macs_per_image",
     "metrics_table",
     "plot_accuracy_vs_angle",
     "FeatureFrames",
@@ -153,17 +154,32 @@ def _pct(x) -> str:
     return "–" if x is None else f"{100 * float(x):.2f} %"
 
 
+def macs_per_image(metrics: dict) -> int:
+    """Multiply-accumulates of one 28x28 digit through a run's model.
+
+    ``metrics`` is a run's ``metrics.json`` contents (or anything with its ``"model_config"``);
+    the model is rebuilt untrained from that config and counted with
+    :func:`gcnn.viz_conv.count_macs`.
+    """
+    from .train import build_model_from_config
+    from .viz_conv import count_macs
+
+    model = build_model_from_config(metrics["model_config"]).eval()
+    return sum(r.macs for r in count_macs(model, [1, 28, 28]))
+
+
 def metrics_table(metrics: Mapping[str, dict]) -> str:
     """A markdown table of training runs, one row per ``{name: metrics.json contents}``.
 
-    Columns: upright test accuracy, fixed-rotated test accuracy, parameters, best epoch (of how
-    many), seconds per training epoch, and the device (with its thread count on the CPU).
+    Columns: upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates
+    per image (:func:`macs_per_image`; "–" without a model config), best epoch (of how many),
+    seconds per training epoch, and the device (with its thread count on the CPU).
     """
     if not metrics:
         raise ValueError("metrics_table needs at least one run")
-    head = ("model", "upright test", "rotated test (fixed)", "parameters", "best epoch",
-            "seconds / epoch", "device")
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * 5 + [":--"]) + "|"]
+    head = ("model", "upright test", "rotated test (fixed)", "parameters", "MACs / image",
+            "best epoch", "seconds / epoch", "device")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * 6 + [":--"]) + "|"]
     for name, m in metrics.items():
         missing = [k for k in ("test_acc", "rotated_test_acc", "num_parameters") if k not in m]
         if missing:
@@ -174,8 +190,9 @@ def metrics_table(metrics: Mapping[str, dict]) -> str:
         device = str(m.get("device", "?"))
         if device.startswith("cpu") and m.get("threads"):
             device += f", {m['threads']} thread" + ("s" if m["threads"] != 1 else "")
+        macs = f"{macs_per_image(m) / 1e6:.1f} M" if "model_config" in m else "–"
         row = (name, _pct(m["test_acc"]), _pct(m["rotated_test_acc"]),
-               f"{int(m['num_parameters']):,}", best, "–" if sec is None else f"{sec:,.0f}",
+               f"{int(m['num_parameters']):,}", macs, best, "–" if sec is None else f"{sec:,.0f}",
                device)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -17,6 +17,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from gcnn.digits import macs_per_image
+
 
 def _load(path: Path) -> dict:
     file = path / "metrics.json" if path.is_dir() else path
@@ -44,13 +46,6 @@ def row_key(m: dict) -> str:
     return f"GCNN {group} ({channels} channels){extra}"
 
 
-def macs_per_image(m: dict) -> int:
-    """Multiply-accumulates of one 28x28 digit through the run's model (rebuilt, untrained)."""
-    from gcnn.train import build_model_from_config
-    from gcnn.viz_conv import count_macs
-
-    model = build_model_from_config(m["model_config"]).eval()
-    return sum(r.macs for r in count_macs(model, [1, 28, 28]))
 
 
 def main(argv) -> None:

@@ -96,8 +96,19 @@ def test_metrics_table_rows():
     table = D.metrics_table({"CNN": _metrics(0.99), "GCNN (C4)": _metrics(0.98)})
     lines = table.splitlines()
     assert len(lines) == 4 and lines[0].startswith("| model |")
-    assert "| CNN | 99.00 % | 49.50 % | 102,970 | 7 of 10 | 123 | cpu, 2 threads |" == lines[2]
+    assert "| CNN | 99.00 % | 49.50 % | 102,970 | – | 7 of 10 | 123 | cpu, 2 threads |" == lines[2]
     assert lines[3].startswith("| GCNN (C4) | 98.00 %")
+
+
+def test_macs_per_image_from_the_model_config():
+    from gcnn.train import model_config
+
+    c4 = {**_metrics(0.9), "model_config": model_config("gcnn", "C4")}
+    cnn = {**_metrics(0.9), "model_config": model_config("cnn")}
+    # The post's two models: about the same parameters, four times the compute for the G-CNN.
+    assert D.macs_per_image(c4) == 89_395_360
+    assert 22e6 < D.macs_per_image(cnn) < 23e6
+    assert "| 89.4 M |" in D.metrics_table({"C4": c4})
 
 
 def test_metrics_table_rejects_unfinished_runs():
