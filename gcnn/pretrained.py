@@ -27,10 +27,10 @@ from torch import nn
 
 from .train import (
     CheckpointError,
-    TrainConfig,
     _model_from_checkpoint,
     load_checkpoint,
     save_atomic,
+    with_config_defaults,
     write_json_atomic,
 )
 
@@ -132,9 +132,9 @@ def _check_expectation(name: str, config: dict, where: Path, training: bool = Fa
     """Raise when ``config`` (a model config, or with ``training`` a training config) misfits."""
     spec = _spec(name)
     expect, kind = (spec.training, "training") if training else (spec.expect, "model")
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)} if training else {}
-    wrong = {k: config.get(k, defaults.get(k)) for k, v in expect.items()
-             if config.get(k, defaults.get(k)) != v}
+    if training:
+        config = with_config_defaults(config)
+    wrong = {k: config.get(k) for k, v in expect.items() if config.get(k) != v}
     if wrong:
         raise CheckpointError(
             f"{where} should hold {expect} for {name!r}, but its {kind} config has {wrong}"

@@ -65,6 +65,7 @@ __all__ = [
     "accuracy_vs_angle",
     "load_checkpoint",
     "load_model",
+    "with_config_defaults",
     "train",
     "main",
 ]
@@ -498,10 +499,17 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
     return loss_value, correct.item() / seen
 
 
-def _config_differences(old: dict, new: dict) -> List[str]:
-    # A setting added after a checkpoint was written counts as its default there.
+def with_config_defaults(train_config: dict) -> dict:
+    """A stored training config with every :class:`TrainConfig` setting it lacks at its default.
+
+    A setting added after a checkpoint was written (such as ``augment``) counts as its default.
+    """
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    old = {**{k: defaults[k] for k in new if k in defaults and k not in old}, **old}
+    return {**defaults, **train_config}
+
+
+def _config_differences(old: dict, new: dict) -> List[str]:
+    old = with_config_defaults(old)
     keys = sorted(set(old) | set(new))
     return [f"{k}: checkpoint {old.get(k)!r} vs requested {new.get(k)!r}"
             for k in keys if k not in _RESUMABLE and old.get(k) != new.get(k)]
