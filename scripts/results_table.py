@@ -3,10 +3,12 @@
     python scripts/results_table.py runs/cnn-s0 runs/gcnn-c4-s0 ...
     python scripts/results_table.py            # the shipped gcnn/pretrained/*.json
 
-Runs with the same model, group and augmentation are one row: mean ± standard deviation over
+Runs with the same model, group, augmentation and number of epochs are one row: mean ± standard deviation over
 their seeds. Every number in the README's tables comes from this script: the test accuracies
 (with parameters and multiply-accumulates per 28x28 image, counted on the rebuilt model), then
-the accuracy-vs-angle sweep (accuracy at a few angles and the worst angle of each run).
+the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of each run, the mean over
+the whole circle (what a uniformly turned test set measures) and how far it falls below upright
+(what turning costs the model).
 """
 
 from __future__ import annotations
@@ -46,8 +48,6 @@ def row_key(m: dict) -> str:
     return f"GCNN {group} ({channels} channels){extra}"
 
 
-
-
 def main(argv) -> None:
     paths = [Path(a) for a in argv] or sorted(Path("gcnn/pretrained").glob("*.json"))
     rows = defaultdict(list)
@@ -56,13 +56,13 @@ def main(argv) -> None:
         if not m.get("finished", True):
             print(f"skipping unfinished run {p}", file=sys.stderr)
             continue
-        rows[row_key(m)].append(m)
-    print("| model | seeds | parameters | MACs / image | upright test acc. (%) "
+        rows[row_key(m), m["config"]["epochs"]].append(m)
+    print("| model | epochs | seeds | parameters | MACs / image | upright test acc. (%) "
           "| rotated test acc. (%) | s / epoch | device |")
-    print("|---|---|---|---|---|---|---|---|")
-    for key, ms in rows.items():
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (key, epochs), ms in rows.items():
         print(
-            f"| {key} | {len(ms)} | {ms[0]['num_parameters']:,} "
+            f"| {key} | {epochs} | {len(ms)} | {ms[0]['num_parameters']:,} "
             f"| {macs_per_image(ms[0]) / 1e6:.1f} M "
             f"| {_fmt([m['test_acc'] for m in ms], digits=2)} "
             f"| {_fmt([m['rotated_test_acc'] for m in ms])} "
@@ -71,18 +71,20 @@ def main(argv) -> None:
         )
     print()
     print("| model | epochs | digits in the sweep | acc. at 0° (%) | at 45° (%) | at 90° (%) "
-          "| at 180° (%) | lowest (%), at angle |")
-    print("|---|---|---|---|---|---|---|---|")
-    for key, ms in rows.items():
+          "| at 180° (%) | lowest (%), at angle | mean over 360° (%) | 0° minus mean (points) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (key, epochs), ms in rows.items():
         sweeps = [m["accuracy_vs_angle"] for m in ms]
         at = {a: [s["accuracy"][s["angles"].index(a)] for s in sweeps]
               for a in (0.0, 45.0, 90.0, 180.0)}
         lows = [min(zip(s["accuracy"], s["angles"])) for s in sweeps]
         low_angles = ", ".join(f"{a:g}°" for _, a in lows)
+        means = [statistics.mean(s["accuracy"]) for s in sweeps]  # the angles are evenly spaced
         print(
-            f"| {key} | {ms[0]['config']['epochs']} | {sweeps[0]['num_digits']:,} "
+            f"| {key} | {epochs} | {sweeps[0]['num_digits']:,} "
             + "".join(f"| {_fmt(v)} " for v in at.values())
-            + f"| {_fmt([acc for acc, _ in lows])} at {low_angles} |"
+            + f"| {_fmt([acc for acc, _ in lows])} at {low_angles} "
+            + f"| {_fmt(means)} | {_fmt([a - m for a, m in zip(at[0.0], means)])} |"
         )
 
 

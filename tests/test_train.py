@@ -61,6 +61,17 @@ def test_build_model_group_schedule_and_names():
         T.build_model("mlp")
 
 
+def test_sweep_subset_default_and_all():
+    """The default sweep turns 2,000 test digits; '--sweep-subset all' asks for every one."""
+    assert T.TrainConfig().sweep_subset == T.DEFAULT_SWEEP_SUBSET == 2000
+    parser = T._parser()
+    assert parser.parse_args([]).sweep_subset == 2000
+    assert parser.parse_args(["--sweep-subset", "all"]).sweep_subset is None
+    assert parser.parse_args(["--sweep-subset", "500"]).sweep_subset == 500
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--sweep-subset", "many"])
+
+
 # -- training -----------------------------------------------------------------------------------
 def test_tiny_run_learns_and_writes_loadable_checkpoints(full_run, root):
     out, metrics = full_run
@@ -78,6 +89,7 @@ def test_tiny_run_learns_and_writes_loadable_checkpoints(full_run, root):
     assert metrics["eval_sizes"]["rotated_test_first2000"] == 2000
     sweep = metrics["accuracy_vs_angle"]
     assert sweep["angles"] == [0.0, 90.0, 180.0, 270.0]
+    assert sweep["num_digits"] == 100  # the default sweep (2,000 digits) capped by eval_subset
     # A C4 G-CNN is invariant to quarter turns: the same accuracy at all four.
     assert len(set(sweep["accuracy"])) == 1
 
