@@ -37,6 +37,8 @@ __all__ = [
     "plot_digit_grid",
     "macs_per_image",
     "metrics_table",
+    "SweepSummary",
+    "sweep_summary",
     "plot_accuracy_vs_angle",
     "FeatureFrames",
     "rotated_features",
@@ -196,6 +198,35 @@ def metrics_table(metrics: Mapping[str, dict]) -> str:
                device)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+class SweepSummary(NamedTuple):
+    """A run's accuracy-vs-angle sweep in four numbers (fractions in ``[0, 1]``, angle in degrees).
+
+    ``mean`` is the accuracy averaged over the whole circle, which a test set turned by uniform
+    random angles estimates; ``upright - mean`` is what turning costs the model. A model reaches
+    a high ``mean`` only if it is good upright *and* loses little when the digit turns.
+    """
+
+    upright: float
+    mean: float
+    lowest: float
+    lowest_angle: float
+
+    @property
+    def turning_cost(self) -> float:
+        return self.upright - self.mean
+
+
+def sweep_summary(metrics: dict) -> SweepSummary:
+    """Summarise ``metrics["accuracy_vs_angle"]`` (evenly spaced angles starting at 0°)."""
+    sweep = metrics["accuracy_vs_angle"]
+    angles, acc = list(sweep["angles"]), list(sweep["accuracy"])
+    if not angles or len(angles) != len(acc) or angles[0] != 0.0:
+        raise ValueError(f"a sweep needs one accuracy per angle, starting at 0°; got "
+                         f"{len(angles)} angles (first {angles[:1]}) and {len(acc)} accuracies")
+    lowest, at = min(zip(acc, angles))
+    return SweepSummary(upright=acc[0], mean=sum(acc) / len(acc), lowest=lowest, lowest_angle=at)
 
 
 def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: float = 0.1):

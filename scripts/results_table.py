@@ -19,7 +19,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from gcnn.digits import macs_per_image
+from gcnn.digits import macs_per_image, sweep_summary
 
 
 def _load(path: Path) -> dict:
@@ -77,14 +77,14 @@ def main(argv) -> None:
         sweeps = [m["accuracy_vs_angle"] for m in ms]
         at = {a: [s["accuracy"][s["angles"].index(a)] for s in sweeps]
               for a in (0.0, 45.0, 90.0, 180.0)}
-        lows = [min(zip(s["accuracy"], s["angles"])) for s in sweeps]
-        low_angles = ", ".join(f"{a:g}°" for _, a in lows)
-        means = [statistics.mean(s["accuracy"]) for s in sweeps]  # the angles are evenly spaced
+        summaries = [sweep_summary(m) for m in ms]
+        low_angles = ", ".join(f"{s.lowest_angle:g}°" for s in summaries)
         print(
             f"| {key} | {epochs} | {sweeps[0]['num_digits']:,} "
             + "".join(f"| {_fmt(v)} " for v in at.values())
-            + f"| {_fmt([acc for acc, _ in lows])} at {low_angles} "
-            + f"| {_fmt(means)} | {_fmt([a - m for a, m in zip(at[0.0], means)])} |"
+            + f"| {_fmt([s.lowest for s in summaries])} at {low_angles} "
+            + f"| {_fmt([s.mean for s in summaries])} "
+            + f"| {_fmt([s.turning_cost for s in summaries])} |"
         )
 
 

@@ -54,6 +54,20 @@ def _metrics(acc0: float, with_sweep: bool = True) -> dict:
     return m
 
 
+def test_sweep_summary_splits_upright_level_and_turning_cost():
+    m = _metrics(0.9)
+    m["accuracy_vs_angle"]["accuracy"] = [0.9, 0.5, 0.7, 0.5]   # at 0°, 90°, 180°, 270°
+    m["accuracy_vs_angle"]["angles"] = [0.0, 90.0, 180.0, 270.0]
+    s = D.sweep_summary(m)
+    assert (s.upright, s.lowest, s.lowest_angle) == (0.9, 0.5, 90.0)
+    assert s.mean == pytest.approx(0.65) and s.turning_cost == pytest.approx(0.25)
+    flat = D.sweep_summary(_metrics(0.8))
+    assert flat.turning_cost == pytest.approx(0.0) and flat.mean == pytest.approx(0.8)
+    m["accuracy_vs_angle"]["angles"] = [10.0, 90.0, 180.0, 270.0]
+    with pytest.raises(ValueError, match="starting at 0"):
+        D.sweep_summary(m)
+
+
 # -- predict_proba -------------------------------------------------------------------------------
 def test_predict_proba_is_a_distribution_and_keeps_the_mode(models, digits):
     images, _ = digits
