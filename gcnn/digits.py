@@ -51,7 +51,8 @@ __all__ = [
 
 FEATURE_CMAP = "viridis"
 #: Colours of the models in the line plots and bar charts, in the order they are given.
-MODEL_COLORS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown")
+MODEL_COLORS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown",
+                "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 
 
 # -- small helpers ---------------------------------------------------------------------------------
