@@ -4,11 +4,11 @@
     python scripts/results_table.py            # the shipped gcnn/pretrained/*.json
 
 Runs with the same model, group, augmentation and number of epochs are one row: mean ± standard
-deviation over their seeds. Every number in the README's tables comes from this script: the test accuracies
-(with parameters and multiply-accumulates per 28x28 image, counted on the rebuilt model), then
-the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of each run, the mean over
-the whole circle (what a uniformly turned test set measures) and how far it falls below upright
-(what turning costs the model).
+deviation over their seeds. Every number in the README's tables comes from this script: the test
+accuracies (with parameters and multiply-accumulates per 28x28 image, counted on the rebuilt
+model), then the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of each run,
+the mean over the whole circle (what a uniformly turned test set measures) and how far it falls
+below upright (what turning costs the model).
 """
 
 from __future__ import annotations
