@@ -5,7 +5,9 @@ Everything here *reads* trained (or untrained) models; nothing is needed to trai
 * :func:`predict_proba`: class probabilities of a model for a batch of digits;
 * :func:`plot_digit_grid`: digits with their labels and angles;
 * :func:`metrics_table`: the results of training runs (their ``metrics.json``) as a table;
-* :func:`plot_accuracy_vs_angle`: accuracy against the angle every test digit was turned by;
+* :func:`seed_table`, :func:`mean_sd`: several seeds of each model as mean ± standard deviation;
+* :func:`plot_accuracy_vs_angle`: accuracy against the angle every test digit was turned by
+  (one run per model, or several seeds drawn as their mean and range);
 * :func:`rotated_features`, :func:`plot_feature_maps`, :func:`feature_map_animation`: what one
   layer of each network makes of a digit as it turns;
 * :func:`plot_digit_predictions`, :func:`probability_animation`, :func:`digit_widget`: a digit
@@ -37,6 +39,8 @@ __all__ = [
     "plot_digit_grid",
     "macs_per_image",
     "metrics_table",
+    "mean_sd",
+    "seed_table",
     "SweepSummary",
     "sweep_summary",
     "plot_accuracy_vs_angle",
@@ -230,12 +234,62 @@ def sweep_summary(metrics: dict) -> SweepSummary:
     return SweepSummary(upright=acc[0], mean=sum(acc) / len(acc), lowest=lowest, lowest_angle=at)
 
 
+def mean_sd(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
+    """``"mean ± sd"`` of ``values`` times ``scale`` (sample standard deviation); one value alone.
+
+    >>> mean_sd([0.981, 0.987, 0.984], digits=2)
+    '98.40 ± 0.30'
+    """
+    values = [float(v) * scale for v in values]
+    if not values:
+        raise ValueError("mean_sd needs at least one value")
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    sd = float(np.std(values, ddof=1))
+    return f"{float(np.mean(values)):.{digits}f} ± {sd:.{digits}f}"
+
+
+def _runs_of(name: str, runs) -> List[dict]:
+    """One run (a dict) or several seeds (a sequence of dicts) as a non-empty list."""
+    runs = [runs] if isinstance(runs, Mapping) else list(runs)
+    if not runs:
+        raise ValueError(f"no runs given for {name!r}")
+    return runs
+
+
+def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
+    """A markdown table of several seeds per model: ``{name: [metrics of each seed]}``.
+
+    Columns: the seeds used, upright and fixed-rotated test accuracy and the sweep's mean over
+    the circle (each mean ± standard deviation over the seeds, in %), and seconds per training
+    epoch. Every run of a row must have the same training settings but for the seed.
+    """
+    if not runs:
+        raise ValueError("seed_table needs at least one model")
+    head = ("model", "seeds", "upright test (%)", "rotated test, fixed (%)",
+            "mean over 360° (%)", "seconds / epoch")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--", ":--"] + ["--:"] * 4) + "|"]
+    for name, ms in runs.items():
+        ms = _runs_of(name, ms)
+        settings = [{k: v for k, v in m["config"].items() if k != "seed"} for m in ms]
+        if any(c != settings[0] for c in settings):
+            raise ValueError(f"the runs of {name!r} differ in more than their seed")
+        seeds = ", ".join(str(m["config"]["seed"]) for m in ms)
+        row = (name, seeds, mean_sd([m["test_acc"] for m in ms], digits=2),
+               mean_sd([m["rotated_test_acc"] for m in ms]),
+               mean_sd([sweep_summary(m).mean for m in ms]),
+               mean_sd([m["seconds_per_epoch"] for m in ms], scale=1, digits=0))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: float = 0.1):
-    """Accuracy against the angle all test digits were turned by, one line per run.
+    """Accuracy against the angle all test digits were turned by, one line per model.
 
     ``metrics`` maps a name to a run's metrics (``metrics["accuracy_vs_angle"]`` holds
-    ``angles`` and ``accuracy``). Dotted vertical lines mark the multiples of 90°, a grey line
-    the chance level. Returns the figure.
+    ``angles`` and ``accuracy``), or to a sequence of runs (seeds of one model): then the line is
+    their mean and a shaded band spans their lowest to highest accuracy at each angle. Dotted
+    vertical lines mark the multiples of 90°, a grey line the chance level. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -250,11 +304,20 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     ax.axhline(chance, color="0.75", lw=0.9, zorder=1)
     ax.text(2, chance + 0.015, "chance", fontsize=8, color="0.5")
     n_digits = set()
-    for i, (name, m) in enumerate(metrics.items()):
-        sweep = m["accuracy_vs_angle"]
-        n_digits.add(sweep.get("num_digits"))
-        ax.plot(sweep["angles"], sweep["accuracy"], marker="o", ms=2.5, lw=1.6,
-                color=MODEL_COLORS[i % len(MODEL_COLORS)], label=name, zorder=3)
+    for i, (name, runs) in enumerate(metrics.items()):
+        sweeps = [m["accuracy_vs_angle"] for m in _runs_of(name, runs)]
+        angles = sweeps[0]["angles"]
+        if any(s["angles"] != angles for s in sweeps):
+            raise ValueError(f"the runs of {name!r} were swept at different angles")
+        n_digits.update(s.get("num_digits") for s in sweeps)
+        acc = np.array([s["accuracy"] for s in sweeps])             # [runs, angles]
+        color = MODEL_COLORS[i % len(MODEL_COLORS)]
+        label = name if len(sweeps) == 1 else f"{name} (mean of {len(sweeps)} seeds, range)"
+        if len(sweeps) > 1:
+            ax.fill_between(angles, acc.min(0), acc.max(0), color=color, alpha=0.25, lw=0,
+                            zorder=2)
+        ax.plot(angles, acc.mean(0), marker="o", ms=2.5, lw=1.6, color=color, label=label,
+                zorder=3)
     ax.set_xlim(-5, 360)
     ax.set_ylim(0, 1.02)
     ax.set_xticks(range(0, 361, 45))

@@ -12,6 +12,12 @@ The files are made by training (``python -m gcnn.train``) and exporting the run'
 (:func:`export_pretrained`, or ``--export-pretrained NAME`` on the training command line, or
 ``python -m gcnn.pretrained export RUN_DIR NAME``). To add a model, add an entry to
 :data:`PRETRAINED`.
+
+Other seeds of a model's command ship as metrics only (no weights), in
+``gcnn/pretrained/seeds/NAME-sSEED.json``: :func:`seed_metrics` returns all seeds of ``NAME``
+(the shipped run first), so a table can show the spread over seeds without any training.
+Add one with :func:`export_seed_metrics` (``python -m gcnn.pretrained add-seed RUN_DIR NAME``);
+the run must have the shipped run's exact settings but its seed.
 """
 
 from __future__ import annotations
@@ -43,10 +49,13 @@ __all__ = [
     "pretrained_path",
     "available_pretrained",
     "export_pretrained",
+    "seed_metrics",
+    "export_seed_metrics",
 ]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 PRETRAINED_FORMAT = "gcnn-pretrained"
+SEEDS_SUBDIR = "seeds"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +217,78 @@ def pretrained_metrics(name: str, directory: Union[str, Path, None] = None) -> d
         return json.load(f)
 
 
+def _finished_metrics(run_dir: Path) -> dict:
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file():
+        raise FileNotFoundError(f"{metrics_file} does not exist; is {run_dir} a training run?")
+    with open(metrics_file, encoding="utf-8") as f:
+        metrics = json.load(f)
+    if not metrics.get("finished"):
+        raise ValueError(f"the run in {run_dir} is not finished ({metrics_file} says so); "
+                         f"resume it with --resume first")
+    return metrics
+
+
+def _check_same_settings(name: str, shipped: dict, other: dict, where: Path) -> None:
+    """Raise unless ``other`` was trained like the shipped ``name`` in all but the seed."""
+    a, b = with_config_defaults(shipped["config"]), with_config_defaults(other["config"])
+    wrong = {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
+             if k != "seed" and a.get(k) != b.get(k)}
+    if wrong:
+        raise ValueError(f"{where} was not trained like the shipped {name!r} (besides the seed); "
+                         f"differences (shipped, this run): {wrong}")
+
+
+def _seed_files(name: str, directory: Union[str, Path, None]) -> List[Path]:
+    folder = pretrained_path(name, directory).parent / SEEDS_SUBDIR
+    files = [f for f in folder.glob(f"{name}-s*.json") if f.stem[len(name) + 2:].isdigit()]
+    return sorted(files, key=lambda f: int(f.stem[len(name) + 2:]))
+
+
+def seed_metrics(name: str, directory: Union[str, Path, None] = None) -> List[dict]:
+    """The metrics of every shipped seed of ``name``: the shipped run first, then the others.
+
+    The other seeds live in ``gcnn/pretrained/seeds/NAME-sSEED.json`` (metrics only, written by
+    :func:`export_seed_metrics`); each is checked to share the shipped run's settings but for the
+    seed. A name with no other seeds gives a list of one.
+
+    Raises:
+        ValueError: an unknown name, or a seed file trained with other settings.
+        FileNotFoundError: the shipped model's metrics are missing.
+    """
+    shipped = pretrained_metrics(name, directory)
+    runs = [shipped]
+    for file in _seed_files(name, directory):
+        with open(file, encoding="utf-8") as f:
+            other = json.load(f)
+        _check_same_settings(name, shipped, other, file)
+        runs.append(other)
+    return runs
+
+
+def export_seed_metrics(run_dir: Union[str, Path], name: str,
+                        directory: Union[str, Path, None] = None) -> Path:
+    """Copy a finished run's ``metrics.json`` to ``seeds/NAME-sSEED.json`` beside the shipped model.
+
+    The run must repeat the shipped ``name``'s command with another seed: same settings
+    (model, recipe, epochs, evaluation sizes), a seed that is not the shipped one.
+
+    Returns:
+        The path of the written JSON file.
+    """
+    run_dir = Path(run_dir)
+    metrics = _finished_metrics(run_dir)
+    shipped = pretrained_metrics(name, directory)
+    _check_same_settings(name, shipped, metrics, run_dir / "metrics.json")
+    seed = int(metrics["config"]["seed"])
+    if seed == int(shipped["config"]["seed"]):
+        raise ValueError(f"{run_dir} has seed {seed}, the seed of the shipped {name!r} itself")
+    target = pretrained_path(name, directory).parent / SEEDS_SUBDIR / f"{name}-s{seed}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(metrics, target)
+    return target
+
+
 def export_pretrained(run_dir: Union[str, Path], name: str,
                       directory: Union[str, Path, None] = None) -> Path:
     """Copy a finished run's best model into the pretrained folder as ``NAME.pt`` + ``NAME.json``.
@@ -220,14 +301,7 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
     """
     run_dir = Path(run_dir)
     target = pretrained_path(name, directory)
-    metrics_file = run_dir / "metrics.json"
-    if not metrics_file.is_file():
-        raise FileNotFoundError(f"{metrics_file} does not exist; is {run_dir} a training run?")
-    with open(metrics_file, encoding="utf-8") as f:
-        metrics = json.load(f)
-    if not metrics.get("finished"):
-        raise ValueError(f"the run in {run_dir} is not finished ({metrics_file} says so); "
-                         f"resume it with --resume first")
+    metrics = _finished_metrics(run_dir)
     best = run_dir / "best.pt"
     ckpt = load_checkpoint(best)
     _check_expectation(name, ckpt["model_config"], best)
@@ -252,11 +326,18 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ex = sub.add_parser("export", help="export a finished run's best.pt as NAME")
     ex.add_argument("run_dir")
     ex.add_argument("name", choices=sorted(PRETRAINED))
+    seed = sub.add_parser("add-seed", help="ship a finished run's metrics as another seed of NAME")
+    seed.add_argument("run_dir")
+    seed.add_argument("name", choices=sorted(PRETRAINED))
     args = p.parse_args(argv)
     if args.cmd == "list":
         for n, spec in PRETRAINED.items():
             there = "present" if pretrained_path(n).is_file() else f"missing (make: {spec.command})"
-            print(f"{n}: {spec.description} -- {there}")
+            seeds = len(_seed_files(n, None))
+            print(f"{n}: {spec.description} -- {there}"
+                  + (f", {seeds} more seed(s) in {SEEDS_SUBDIR}/" if seeds else ""))
+    elif args.cmd == "add-seed":
+        print(f"wrote {export_seed_metrics(args.run_dir, args.name)}")
     else:
         print(f"exported {export_pretrained(args.run_dir, args.name)}")
 

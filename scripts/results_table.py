@@ -14,24 +14,16 @@ below upright (what turning costs the model).
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-from gcnn.digits import macs_per_image, sweep_summary
+from gcnn.digits import macs_per_image, mean_sd, sweep_summary
 
 
 def _load(path: Path) -> dict:
     file = path / "metrics.json" if path.is_dir() else path
     return json.loads(file.read_text())
-
-
-def _fmt(values, scale=100.0, digits=1) -> str:
-    values = [v * scale for v in values]
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def row_key(m: dict) -> str:
@@ -64,9 +56,9 @@ def main(argv) -> None:
         print(
             f"| {key} | {epochs} | {len(ms)} | {ms[0]['num_parameters']:,} "
             f"| {macs_per_image(ms[0]) / 1e6:.1f} M "
-            f"| {_fmt([m['test_acc'] for m in ms], digits=2)} "
-            f"| {_fmt([m['rotated_test_acc'] for m in ms])} "
-            f"| {_fmt([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
+            f"| {mean_sd([m['test_acc'] for m in ms], digits=2)} "
+            f"| {mean_sd([m['rotated_test_acc'] for m in ms])} "
+            f"| {mean_sd([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
             f"| {ms[0]['device']}, {ms[0].get('threads', '?')} thread(s) |"
         )
     print()
@@ -81,10 +73,10 @@ def main(argv) -> None:
         low_angles = ", ".join(f"{s.lowest_angle:g}°" for s in summaries)
         print(
             f"| {key} | {epochs} | {sweeps[0]['num_digits']:,} "
-            + "".join(f"| {_fmt(v)} " for v in at.values())
-            + f"| {_fmt([s.lowest for s in summaries])} at {low_angles} "
-            + f"| {_fmt([s.mean for s in summaries])} "
-            + f"| {_fmt([s.turning_cost for s in summaries])} |"
+            + "".join(f"| {mean_sd(v)} " for v in at.values())
+            + f"| {mean_sd([s.lowest for s in summaries])} at {low_angles} "
+            + f"| {mean_sd([s.mean for s in summaries])} "
+            + f"| {mean_sd([s.turning_cost for s in summaries])} |"
         )
 
 

@@ -134,6 +134,51 @@ def test_metrics_table_rejects_unfinished_runs():
         D.metrics_table({})
 
 
+def test_mean_sd():
+    assert D.mean_sd([0.981, 0.987, 0.984], digits=2) == "98.40 ± 0.30"
+    assert D.mean_sd([0.5]) == "50.0"
+    assert D.mean_sd([80.0, 100.0], scale=1, digits=0) == "90 ± 14"
+    with pytest.raises(ValueError):
+        D.mean_sd([])
+
+
+def _seed(acc0: float, seed: int) -> dict:
+    m = _metrics(acc0)
+    m["config"] = {"epochs": 10, "seed": seed}
+    return m
+
+
+def test_seed_table_rows():
+    table = D.seed_table({"CNN": [_seed(0.98, 0), _seed(0.99, 1), _seed(0.97, 2)],
+                          "GCNN": _seed(0.9, 0)})
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert lines[2] == "| CNN | 0, 1, 2 | 98.00 ± 1.00 | 49.0 ± 0.5 | 98.0 ± 1.0 | 123 ± 0 |"
+    assert lines[3] == "| GCNN | 0 | 90.00 | 45.0 | 90.0 | 123 |"
+    other = _seed(0.9, 1)
+    other["config"]["epochs"] = 5
+    with pytest.raises(ValueError, match="more than their seed"):
+        D.seed_table({"GCNN": [_seed(0.9, 0), other]})
+    with pytest.raises(ValueError):
+        D.seed_table({"GCNN": []})
+
+
+def test_accuracy_vs_angle_plot_of_seeds_draws_mean_and_range():
+    low, high = _metrics(0.8), _metrics(0.9)
+    fig = D.plot_accuracy_vs_angle({"GCNN": [low, high], "CNN": _metrics(0.5)})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["GCNN (mean of 2 seeds, range)", "CNN"]
+    mean_line = next(line for line in ax.lines if line.get_label() == labels[0])
+    assert list(mean_line.get_ydata())[:2] == pytest.approx([0.85, 0.85])
+    assert len(ax.collections) == 1     # one band, for the model with several seeds
+    shifted = _metrics(0.7)
+    sweep = shifted["accuracy_vs_angle"]
+    sweep["angles"] = [a + 1 for a in sweep["angles"]]
+    with pytest.raises(ValueError, match="different angles"):
+        D.plot_accuracy_vs_angle({"x": [low, shifted]})
+
+
 def test_accuracy_vs_angle_plot():
     fig = D.plot_accuracy_vs_angle({"CNN": _metrics(0.9), "GCNN": _metrics(0.8)})
     ax = fig.axes[0]

@@ -14,9 +14,11 @@ from gcnn.pretrained import (
     PRETRAINED,
     PRETRAINED_DIR,
     export_pretrained,
+    export_seed_metrics,
     pretrained,
     pretrained_metrics,
     pretrained_path,
+    seed_metrics,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +92,38 @@ def test_export_refuses_an_unfinished_run(root, tmp_path):
     T.train(cfg, out, root=root, device="cpu", progress=False, stop_after=1)
     with pytest.raises(ValueError, match="not finished"):
         export_pretrained(out, "gcnn-c4", directory=tmp_path)
+
+
+def test_other_seeds_ship_as_metrics_and_must_match_the_settings(root, tiny_run, tmp_path):
+    export_pretrained(tiny_run, "gcnn-c4", directory=tmp_path)
+    assert seed_metrics("gcnn-c4", directory=tmp_path) == [pretrained_metrics(
+        "gcnn-c4", directory=tmp_path)]
+    with pytest.raises(ValueError, match="seed of the shipped"):
+        export_seed_metrics(tiny_run, "gcnn-c4", directory=tmp_path)
+    shipped = json.loads((tiny_run / "metrics.json").read_text())["config"]
+    cfg = T.TrainConfig(**{**shipped, "seed": 3})
+    T.train(cfg, tmp_path / "s3", root=root, device="cpu", progress=False)
+    path = export_seed_metrics(tmp_path / "s3", "gcnn-c4", directory=tmp_path)
+    assert path == tmp_path / "seeds" / "gcnn-c4-s3.json" and not path.with_suffix(".pt").exists()
+    runs = seed_metrics("gcnn-c4", directory=tmp_path)
+    assert [m["config"]["seed"] for m in runs] == [shipped["seed"], 3]
+    # Another recipe is not another seed: refused on export, and caught when read back.
+    other = T.TrainConfig(**{**shipped, "seed": 4, "lr": 1e-3})
+    T.train(other, tmp_path / "lr", root=root, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="'lr': \\(0.01, 0.001\\)"):
+        export_seed_metrics(tmp_path / "lr", "gcnn-c4", directory=tmp_path)
+    bad = json.loads((tmp_path / "lr" / "metrics.json").read_text())
+    (tmp_path / "seeds" / "gcnn-c4-s4.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="not trained like the shipped"):
+        seed_metrics("gcnn-c4", directory=tmp_path)
+
+
+def test_shipped_seed_files_repeat_the_shipped_command():
+    for name in sorted(PRETRAINED):
+        if pretrained_path(name).with_suffix(".json").is_file():
+            runs = seed_metrics(name)      # raises if a seed file has other settings
+            seeds = [m["config"]["seed"] for m in runs]
+            assert len(set(seeds)) == len(seeds) and all(m["finished"] for m in runs), name
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
