@@ -7,7 +7,7 @@ from .groups import CyclicGroup, DihedralGroup, Group, coordinate_grid
 from .kernels import transform_images, transform_regular
 from .layers import GroupConvolution, GroupLayerNorm, LiftingConvolution, Restriction
 from .models import CNN, GroupEquivariantCNN
-from .pretrained import export_pretrained, pretrained, pretrained_metrics
+from .pretrained import export_pretrained, pretrained, pretrained_metrics, seed_metrics
 from .train import accuracy_vs_angle, build_model, evaluate, load_model
 
 __version__ = "0.1.0"
@@ -19,5 +19,5 @@ __all__ = [
     "GroupEquivariantCNN", "CNN", "equivariance_error",
     "data", "rotate", "load_goat", "fixed_rotated_test_set", "rotated_test_set",
     "build_model", "evaluate", "accuracy_vs_angle", "load_model",
-    "pretrained", "pretrained_metrics", "export_pretrained",
+    "pretrained", "pretrained_metrics", "seed_metrics", "export_pretrained",
 ]

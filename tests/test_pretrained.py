@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,24 @@ def test_other_seeds_ship_as_metrics_and_must_match_the_settings(root, tiny_run,
     (tmp_path / "seeds" / "gcnn-c4-s4.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="not trained like the shipped"):
         seed_metrics("gcnn-c4", directory=tmp_path)
+
+
+@pytest.mark.parametrize("module", ["gcnn.train", "gcnn.pretrained"])
+def test_command_lines_run_without_a_second_copy_of_the_module(module):
+    # `python -m gcnn.X` used to run gcnn/X.py a second time after the package imported it,
+    # with a RuntimeWarning on every command; now it runs gcnn/X/__main__.py.
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", module, "--help"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: python -m {module}") and "Warning" not in proc.stderr
+
+
+def test_add_seed_command_line_reports_errors_without_a_traceback(tiny_run):
+    proc = subprocess.run([sys.executable, "-m", "gcnn.pretrained", "add-seed",
+                           str(tiny_run / "missing"), "cnn"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "add-seed: error:" in proc.stderr and "metrics.json does not exist" in proc.stderr
 
 
 def test_shipped_seed_files_repeat_the_shipped_command():

@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from .train import (
+from ..train import (
     CheckpointError,
     _model_from_checkpoint,
     load_checkpoint,
@@ -53,7 +53,7 @@ __all__ = [
     "export_seed_metrics",
 ]
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parent
 PRETRAINED_FORMAT = "gcnn-pretrained"
 SEEDS_SUBDIR = "seeds"
 
@@ -336,11 +336,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             seeds = len(_seed_files(n, None))
             print(f"{n}: {spec.description} -- {there}"
                   + (f", {seeds} more seed(s) in {SEEDS_SUBDIR}/" if seeds else ""))
-    elif args.cmd == "add-seed":
-        print(f"wrote {export_seed_metrics(args.run_dir, args.name)}")
-    else:
-        print(f"exported {export_pretrained(args.run_dir, args.name)}")
+        return
+    try:
+        if args.cmd == "add-seed":
+            print(f"wrote {export_seed_metrics(args.run_dir, args.name)}")
+        else:
+            print(f"exported {export_pretrained(args.run_dir, args.name)}")
+    except (ValueError, FileNotFoundError, CheckpointError) as err:
+        p.exit(1, f"{p.prog} {args.cmd}: error: {err}\n")
 
-
-if __name__ == "__main__":
-    main()

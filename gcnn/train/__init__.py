@@ -44,9 +44,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import data
-from .groups import CyclicGroup, DihedralGroup, Group
-from .models import CNN, GroupEquivariantCNN
+from .. import data
+from ..groups import CyclicGroup, DihedralGroup, Group
+from ..models import CNN, GroupEquivariantCNN
 
 __all__ = [
     "MODELS",
@@ -778,7 +778,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print(f"{args.out}: best epoch {metrics['best_epoch']}, val {metrics['best_val_acc']:.4f}, "
               f"test {metrics['test_acc']:.4f}, rotated test {metrics['rotated_test_acc']:.4f}")
         if args.export_pretrained:
-            from .pretrained import export_pretrained
+            from ..pretrained import export_pretrained
 
             path = export_pretrained(args.out, args.export_pretrained)
             print(f"exported {path}")
@@ -788,6 +788,3 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
               f"command and --resume")
     return metrics
 
-
-if __name__ == "__main__":
-    main()
