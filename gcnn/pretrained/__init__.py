@@ -320,7 +320,8 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     p = argparse.ArgumentParser(prog="python -m gcnn.pretrained",
-                                description="List or export the pretrained models.")
+                                description=("List the pretrained models, export a run as one, "
+                                             "or ship another seed's metrics."))
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="known models and whether their files exist")
     ex = sub.add_parser("export", help="export a finished run's best.pt as NAME")
