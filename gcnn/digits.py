@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from .data import rotate
+from .train import differences_besides_seed
 
 __all__ = [
     "predict_proba",
@@ -271,8 +272,7 @@ def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--", ":--"] + ["--:"] * 4) + "|"]
     for name, ms in runs.items():
         ms = _runs_of(name, ms)
-        settings = [{k: v for k, v in m["config"].items() if k != "seed"} for m in ms]
-        if any(c != settings[0] for c in settings):
+        if any(differences_besides_seed(ms[0]["config"], m["config"]) for m in ms[1:]):
             raise ValueError(f"the runs of {name!r} differ in more than their seed")
         seeds = ", ".join(str(m["config"]["seed"]) for m in ms)
         row = (name, seeds, mean_sd([m["test_acc"] for m in ms], digits=2),

@@ -206,3 +206,11 @@ def test_evaluate_and_accuracy_vs_angle_agree(full_run, root):
     assert model.training  # mode restored
     with pytest.raises(ValueError, match="labels"):
         T.evaluate(model, xt[:10], yt[:9])
+
+
+def test_differences_besides_seed_ignores_the_seed_and_fills_defaults():
+    a = {"model": "gcnn", "group": "C4", "epochs": 10, "seed": 0}
+    b = {**a, "seed": 3, "augment": "none"}          # 'augment' at its default: no difference
+    assert T.differences_besides_seed(a, b) == {}
+    c = {**a, "epochs": 5, "augment": "rotate"}
+    assert T.differences_besides_seed(a, c) == {"augment": ("none", "rotate"), "epochs": (10, 5)}

@@ -34,6 +34,7 @@ from torch import nn
 from ..train import (
     CheckpointError,
     _model_from_checkpoint,
+    differences_besides_seed,
     load_checkpoint,
     save_atomic,
     with_config_defaults,
@@ -231,9 +232,7 @@ def _finished_metrics(run_dir: Path) -> dict:
 
 def _check_same_settings(name: str, shipped: dict, other: dict, where: Path) -> None:
     """Raise unless ``other`` was trained like the shipped ``name`` in all but the seed."""
-    a, b = with_config_defaults(shipped["config"]), with_config_defaults(other["config"])
-    wrong = {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
-             if k != "seed" and a.get(k) != b.get(k)}
+    wrong = differences_besides_seed(shipped["config"], other["config"])
     if wrong:
         raise ValueError(f"{where} was not trained like the shipped {name!r} (besides the seed); "
                          f"differences (shipped, this run): {wrong}")

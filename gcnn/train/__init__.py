@@ -67,6 +67,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "with_config_defaults",
+    "differences_besides_seed",
     "train",
     "main",
 ]
@@ -512,6 +513,18 @@ def with_config_defaults(train_config: dict) -> dict:
     """
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     return {**defaults, **train_config}
+
+
+def differences_besides_seed(a: dict, b: dict) -> Dict[str, Tuple]:
+    """The settings two stored training configs disagree on, ignoring the seed.
+
+    Both configs get :func:`with_config_defaults` first, so a setting one of them predates counts
+    as its default. Returns ``{setting: (value in a, value in b)}``; empty when the two runs
+    repeat one recipe with different seeds.
+    """
+    a, b = with_config_defaults(a), with_config_defaults(b)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
+            if k != "seed" and a.get(k) != b.get(k)}
 
 
 def _config_differences(old: dict, new: dict) -> List[str]:
