@@ -148,6 +148,14 @@ PRETRAINED: Dict[str, PretrainedSpec] = {
         command=("python -m gcnn.train --model gcnn --group C16 --hidden-channels 4 --epochs 5 "
                  "--seed 0 --out runs/gcnn-c16-e5-s0 --export-pretrained gcnn-c16"),
     ),
+    "gcnn-c8-wide": PretrainedSpec(
+        description=("the larger model: C8 group-equivariant CNN with 16 channels (turns by 45°, "
+                     "interpolated kernels), twice the C4 model's parameters, 4x its compute"),
+        expect={"model": "gcnn", "group": "C8", "hidden_channels": 16},
+        training={"epochs": 5},
+        command=("python -m gcnn.train --model gcnn --group C8 --hidden-channels 16 --epochs 5 "
+                 "--seed 0 --out runs/gcnn-c8-wide-e5-s0 --export-pretrained gcnn-c8-wide"),
+    ),
 }
 
 
