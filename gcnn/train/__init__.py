@@ -522,16 +522,18 @@ def differences_besides_seed(a: dict, b: dict) -> Dict[str, Tuple]:
     as its default. Returns ``{setting: (value in a, value in b)}``; empty when the two runs
     repeat one recipe with different seeds.
     """
+    return _differences(a, b, ignore=("seed",))
+
+
+def _differences(a: dict, b: dict, ignore: Sequence[str]) -> Dict[str, Tuple]:
     a, b = with_config_defaults(a), with_config_defaults(b)
     return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
-            if k != "seed" and a.get(k) != b.get(k)}
+            if k not in ignore and a.get(k) != b.get(k)}
 
 
 def _config_differences(old: dict, new: dict) -> List[str]:
-    old = with_config_defaults(old)
-    keys = sorted(set(old) | set(new))
-    return [f"{k}: checkpoint {old.get(k)!r} vs requested {new.get(k)!r}"
-            for k in keys if k not in _RESUMABLE and old.get(k) != new.get(k)]
+    return [f"{k}: checkpoint {o!r} vs requested {n!r}"
+            for k, (o, n) in _differences(old, new, ignore=_RESUMABLE).items()]
 
 
 def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
