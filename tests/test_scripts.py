@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -66,3 +67,31 @@ def test_experiments_dry_run_says_what_it_would_do(tmp_path, capsys):
     assert f"{tmp_path / 'cnn-e3-s0'}: new; python -m gcnn.train --model cnn --epochs 3" in out
     assert "gcnn-c4-e3-s0: new" in out
     assert not any(tmp_path.iterdir())  # nothing was trained or written
+
+
+def test_six_nine_table_rows_and_numbers(root, tmp_path, capsys):
+    import six_nine
+
+    from gcnn import data, pretrained
+    from gcnn.schedules import predict
+
+    tiny = T.TrainConfig(model="gcnn", group="C4", hidden_channels=4, num_hidden=2, epochs=1,
+                         batch_size=32, train_subset=64, eval_subset=50, angle_step=90.0)
+    runs = []
+    for seed in (0, 1):
+        runs.append(tmp_path / f"tiny-s{seed}")
+        T.train(dataclasses.replace(tiny, seed=seed), runs[-1], root=root, device="cpu",
+                progress=False)
+    six_nine.main([*map(str, runs), "cnn-e5", "--num-digits", "300", "--data", str(root)])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| CNN") or
+            line.startswith("| GCNN")]
+    assert [r.split(" | ")[:3] for r in rows] == [["| GCNN C4 (4 channels)", "1", "2"],
+                                                  ["| CNN (32 channels)", "5", "1"]]
+    x, y = data.test_set(root)
+    upright = (predict(pretrained("cnn-e5"), x[:300]) == y[:300]).double().mean()
+    assert rows[1].split(" | ")[3] == f"{100 * float(upright):.1f}"
+    with pytest.raises(SystemExit, match="neither a run folder nor a shipped model"):
+        six_nine.main(["no-such-model", "--data", str(root)])
+    with pytest.raises(SystemExit):
+        six_nine.main(["cnn-e5", "--num-digits", "0"])
