@@ -40,6 +40,13 @@ def row_key(m: dict) -> str:
     return f"GCNN {group} ({channels} channels){extra}"
 
 
+def _where(ms) -> str:
+    """The device and thread counts of a row's runs: ``cpu, 2 thread(s)``, ``cpu, 1/2 thread(s)``."""
+    devices = "/".join(sorted({str(m["device"]) for m in ms}))
+    threads = "/".join(sorted({str(m.get("threads", "?")) for m in ms}))
+    return f"{devices}, {threads} thread(s)"
+
+
 def main(argv) -> None:
     paths = [Path(a) for a in argv] or sorted(Path("gcnn/pretrained").glob("*.json"))
     rows = defaultdict(list)
@@ -59,7 +66,7 @@ def main(argv) -> None:
             f"| {mean_sd([m['test_acc'] for m in ms], digits=2)} "
             f"| {mean_sd([m['rotated_test_acc'] for m in ms])} "
             f"| {mean_sd([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
-            f"| {ms[0]['device']}, {ms[0].get('threads', '?')} thread(s) |"
+            f"| {_where(ms)} |"
         )
     print()
     print("| model | epochs | digits in the sweep | acc. at 0° (%) | at 45° (%) | at 90° (%) "
