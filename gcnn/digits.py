@@ -324,8 +324,11 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     ax.set_xlabel("angle every test digit is turned by (degrees, clockwise)")
     digits = "/".join(f"{d:,}" for d in sorted(n_digits) if d)
     ax.set_ylabel("accuracy" + (f" ({digits} digits)" if digits else ""))
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(metrics), 3),
-              fontsize=9, frameon=False)
+    # As many columns as fit above the axes (about 90 characters at this size), three at most.
+    longest = max(len(label) for label in ax.get_legend_handles_labels()[1])
+    ncol = max(1, min(len(metrics), 3, 90 // max(longest, 1)))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, fontsize=9,
+              frameon=False)
     ax.grid(axis="y", color="0.92")
     fig.tight_layout()
     return fig

@@ -189,6 +189,9 @@ def test_accuracy_vs_angle_plot():
     assert len(vertical) == 2  # 0° and 90° marked (and 180°, 270°, 360°)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["CNN", "GCNN"]
     assert "10,000 digits" in ax.get_ylabel()
+    assert ax.get_legend()._ncols == 2                 # short labels: side by side
+    long = {f"a schedule of five groups, number {i}": _metrics(0.8) for i in range(3)}
+    assert D.plot_accuracy_vs_angle(long).axes[0].get_legend()._ncols == 2   # 38 chars: 2 fit
 
 
 # -- feature maps ----------------------------------------------------------------------------------
