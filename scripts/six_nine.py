@@ -21,8 +21,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import torch
-
 import gcnn
 from gcnn.data import fixed_rotated_test_set, test_set
 from gcnn.digits import mean_sd
@@ -65,7 +63,6 @@ def main(argv) -> None:
     sets = {"upright": test_set(args.data), "rotated": fixed_rotated_test_set(args.data)}
     sets = {split: (x[:n], y[:n]) for split, (x, y) in sets.items()}
     rows = defaultdict(list)
-    torch.set_grad_enabled(False)
     for source in args.sources:
         start = time.perf_counter()
         model, metrics = load(source)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from gcnn import train as T
 
@@ -83,6 +84,7 @@ def test_six_nine_table_rows_and_numbers(root, tmp_path, capsys):
         T.train(dataclasses.replace(tiny, seed=seed), runs[-1], root=root, device="cpu",
                 progress=False)
     six_nine.main([*map(str, runs), "cnn-e5", "--num-digits", "300", "--data", str(root)])
+    assert torch.is_grad_enabled()      # the script must not switch gradients off for its caller
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| CNN") or
             line.startswith("| GCNN")]
