@@ -7,8 +7,14 @@ from .groups import CyclicGroup, DihedralGroup, Group, coordinate_grid
 from .kernels import transform_images, transform_regular
 from .layers import GroupConvolution, GroupLayerNorm, LiftingConvolution, Restriction
 from .models import CNN, GroupEquivariantCNN
-from .pretrained import export_pretrained, pretrained, pretrained_metrics, seed_metrics
-from .train import accuracy_vs_angle, build_model, evaluate, load_model
+from .metrics import accuracy_vs_angle, evaluate
+from .builders import build_model
+from .checkpoint import load_model
+from . import train  # noqa: F401  (gcnn.train.TrainConfig, gcnn.train.train)
+# ``gcnn.pretrained`` is the subpackage, callable as its function ``pretrained(name)`` and
+# carrying the registry (``gcnn.pretrained.PRETRAINED``).
+from . import pretrained
+from .pretrained import export_pretrained, pretrained_metrics, seed_metrics
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""MNIST for the rotated-digits experiment, and the goat picture.
+"""MNIST for the rotated-digits experiment, the rotation that turns it, and pictures.
 
 Everything is loaded once into memory as float tensors: images ``[N, 1, 28, 28]`` in ``[0, 1]``
 (no further normalisation) and labels ``[N]`` (int64). The splits are fixed:
@@ -24,9 +24,10 @@ The returned tensors are cached and shared between callers: do not modify them i
 from __future__ import annotations
 
 import functools
+import io
 import os
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import BinaryIO, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +49,8 @@ __all__ = [
     "rotated_test_set",
     "rotate",
     "clear_cache",
+    "GOAT_PATH",
+    "load_image",
     "load_goat",
 ]
 
@@ -245,7 +248,52 @@ def clear_cache() -> None:
         f.cache_clear()
 
 
-# -- the goat ---------------------------------------------------------------------------------
+# -- pictures: the goat, or any other ------------------------------------------------------
+#: Where the goat photo shipped with the package lives (256x256 JPEG).
+GOAT_PATH = _GOAT
+
+ImageSource = Union[None, str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+
+def load_image(source: ImageSource = None, size: Union[int, Tuple[int, int], None] = 128, *,
+               gray: bool = False) -> Tensor:
+    """Load a picture as a float tensor ``[3, H, W]`` (or ``[1, H, W]``) in ``[0, 1]``.
+
+    Args:
+        source: ``None`` for the shipped goat photo, a file path, the raw bytes of an image file
+            (what an upload widget delivers) or an open binary file.
+        size: side of the square result, or ``(H, W)``; ``None`` keeps the (center-cropped) size.
+        gray: return one luminance channel instead of RGB.
+
+    A non-square picture is center-cropped to a square first (rotating a square by 90° gives the
+    same square, so no corner is lost to the frame); resizing uses PIL's bicubic filter.
+    """
+    import numpy as np
+    from PIL import Image
+
+    if source is None:
+        source = GOAT_PATH
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(bytes(source))
+    if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
+        raise FileNotFoundError(f"load_image: no image file at {str(source)!r}")
+    if size is not None and not isinstance(size, tuple):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive int, (H, W) or None, got {size!r}")
+        size = (size, size)
+    with Image.open(source) as im:
+        im = im.convert("L" if gray else "RGB")
+        w, h = im.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        im = im.crop((left, top, left + side, top + side))
+        if size is not None and tuple(size) != (side, side):
+            im = im.resize((size[1], size[0]), Image.BICUBIC)
+        array = np.asarray(im, dtype=np.float32) / 255.0
+    tensor = torch.from_numpy(array.copy())
+    return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1).contiguous()
+
+
 def load_goat(size: Union[int, Tuple[int, int], None] = None) -> Tensor:
     """The goat picture shipped with the package, ``[3, H, W]`` float32 in ``[0, 1]``.
 
@@ -253,13 +301,4 @@ def load_goat(size: Union[int, Tuple[int, int], None] = None) -> Tensor:
         size: ``None`` keeps the file's 256x256; an int ``s`` gives ``s x s``; ``(H, W)`` that size
             (resized with PIL's bicubic filter).
     """
-    from PIL import Image
-
-    with Image.open(_GOAT) as img:
-        img = img.convert("RGB")
-        if size is not None:
-            h, w = (size, size) if isinstance(size, int) else tuple(size)
-            img = img.resize((w, h), Image.BICUBIC)
-        data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-        h, w = img.height, img.width
-    return data.reshape(h, w, 3).permute(2, 0, 1).to(torch.float32).div_(255.0)
+    return load_image(GOAT_PATH, size)

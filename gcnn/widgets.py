@@ -1,29 +1,46 @@
-"""Rotate a picture by hand: a live widget (needs a kernel) and its kernel-free twin.
+"""Every live widget of the book, and its kernel-free twin.
 
-* :func:`rotation_widget` builds an `ipywidgets <https://ipywidgets.readthedocs.io>`_ panel: a
-  slider for any angle, one button per element of ``C4``, and an upload button for your own
-  picture. It needs a running Python kernel (Jupyter, Colab), because every move of the slider
-  computes a new picture.
-* :func:`rotation_animation` renders the same rotation ahead of time as a matplotlib animation;
-  :func:`animation_html` embeds it in a page, with a frame slider and play buttons that work in a
-  static web page, with no kernel behind it.
+A live widget is an `ipywidgets <https://ipywidgets.readthedocs.io>`_ panel: it needs a running
+Python kernel (Jupyter, Colab), because every move of a control computes a new picture. Each has
+a twin that is computed ahead and works in a static web page:
 
-ipywidgets is imported inside :func:`rotation_widget` only, so ``import gcnn.widgets`` works
+* :func:`rotation_widget` (a picture turned by a slider, the elements of ``C4`` as buttons, an
+  upload button) and its twin :func:`rotation_animation`;
+* :func:`digit_widget` (a test digit at any angle, and each model's class probabilities) and its
+  twin :func:`gcnn.viz.probability_animation`;
+* :func:`schedule_widget` (one group per layer from dropdowns, checked and measured) and its twin
+  :func:`gcnn.tables.schedule_table`.
+
+:func:`animation_html` embeds an animation in a page, with a frame slider and play buttons.
+ipywidgets is imported inside the widget functions only, so ``import gcnn.widgets`` works
 without it.
 """
 
 from __future__ import annotations
 
+import html
 import io
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from .viz import ImageSource, load_image, rotate_image, to_numpy_image
+from .builders import GROUP_CHOICES, ScheduleReport, schedule_report
+from .data import ImageSource, load_image
+from .tables import format_error
+from .viz.images import image_to_png, rotate_image, to_numpy_image
+from .viz.results import plot_digit_predictions
+from .viz.style import check_models
 
-__all__ = ["rotation_widget", "rotation_animation", "animation_html", "image_to_png"]
+__all__ = [
+    "rotation_widget",
+    "rotation_animation",
+    "animation_html",
+    "digit_widget",
+    "schedule_widget",
+]
+
 
 #: Names and angles (clockwise, degrees) of the elements of C4, as CyclicGroup(4) orders them.
 C4_ELEMENTS = (("e", 0.0), ("r1", 90.0), ("r2", 180.0), ("r3", 270.0))
@@ -42,25 +59,6 @@ def _as_image(image, size: Optional[int]) -> Tensor:
     return load_image(image, size)
 
 
-def image_to_png(image: Tensor, cmap: str = "gray") -> bytes:
-    """Encode a ``[3, H, W]`` picture in ``[0, 1]`` (or ``[1, H, W]``, ``[H, W]``) as PNG bytes.
-
-    One-channel pictures are scaled from their own minimum to maximum and coloured with ``cmap``.
-    """
-    from PIL import Image
-
-    arr = to_numpy_image(image)
-    if arr.ndim == 2:
-        import matplotlib
-
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
-        arr = matplotlib.colormaps[cmap](arr)[..., :3]
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def _uploaded_bytes(value) -> Optional[bytes]:
     """The content of the first uploaded file, for ipywidgets 8 (a tuple) and 7 (a dict)."""
     if not value:
@@ -70,6 +68,37 @@ def _uploaded_bytes(value) -> Optional[bytes]:
     else:  # ipywidgets 8: ({"name": ..., "content": memoryview, ...}, ...)
         item = value[0]
     return bytes(item["content"])
+
+
+def _ipywidgets(who: str, instead: str):
+    """The ipywidgets module, or an ImportError that names the kernel-free twin."""
+    try:
+        import ipywidgets
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{who} needs ipywidgets (pip install ipywidgets); {instead}") from err
+    return ipywidgets
+
+
+def _rotation_controls(w, display_px: int):
+    """The angle slider, the C4 buttons, the upload button, the picture and the status line."""
+    slider = w.FloatSlider(value=0.0, min=0.0, max=360.0, step=1.0, description="angle (°)",
+                           continuous_update=True, readout_format=".0f",
+                           layout=w.Layout(width=f"{max(display_px + 120, 320)}px"))
+    buttons = w.ToggleButtons(
+        options=[(f"{name} · {deg:.0f}°", k) for k, (name, deg) in enumerate(C4_ELEMENTS)],
+        value=0, description="C4:", style={"button_width": "72px"},
+    )
+    upload = w.FileUpload(accept="image/*", multiple=False, description="Load image")
+    picture = w.Image(format="png", width=display_px, height=display_px)
+    return slider, buttons, upload, picture, w.HTML()
+
+
+def _c4_status(angle: float) -> str:
+    """What the status line says about ``angle``: an element of C4 (exact), or not."""
+    if abs(angle - 90.0 * round(angle / 90.0)) < 1e-9:
+        name = C4_ELEMENTS[round(angle / 90.0) % 4][0]
+        return f"<b>{name}</b>: {angle:.0f}° clockwise, an element of C4 (exact)"
+    return f"{angle:.0f}° clockwise: not in C4 (bilinear interpolation)"
 
 
 def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, display_px: int = 256):
@@ -90,35 +119,14 @@ def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, disp
     Moving the slider to any angle rotates by interpolation; the four buttons (and the slider at
     0°, 90°, 180°, 270°) rotate exactly, by permuting pixels.
     """
-    try:
-        import ipywidgets as w
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "rotation_widget needs ipywidgets (pip install ipywidgets); for a static page use "
-            "rotation_animation instead"
-        ) from err
-
+    w = _ipywidgets("rotation_widget", "for a static page use rotation_animation instead")
     state = {"image": _as_image(image, size), "busy": False}
-    slider = w.FloatSlider(value=0.0, min=0.0, max=360.0, step=1.0, description="angle (°)",
-                           continuous_update=True, readout_format=".0f",
-                           layout=w.Layout(width=f"{max(display_px + 120, 320)}px"))
-    buttons = w.ToggleButtons(
-        options=[(f"{name} · {deg:.0f}°", k) for k, (name, deg) in enumerate(C4_ELEMENTS)],
-        value=0, description="C4:", style={"button_width": "72px"},
-    )
-    upload = w.FileUpload(accept="image/*", multiple=False, description="Load image")
-    picture = w.Image(format="png", width=display_px, height=display_px)
-    status = w.HTML()
+    slider, buttons, upload, picture, status = _rotation_controls(w, display_px)
 
     def render() -> None:
         angle = float(slider.value) % 360.0
         picture.value = image_to_png(rotate_image(state["image"], angle))
-        k = round(angle / 90.0) % 4
-        if abs(angle - 90.0 * round(angle / 90.0)) < 1e-9:
-            name = C4_ELEMENTS[k][0]
-            status.value = f"<b>{name}</b>: {angle:.0f}° clockwise, an element of C4 (exact)"
-        else:
-            status.value = f"{angle:.0f}° clockwise: not in C4 (bilinear interpolation)"
+        status.value = _c4_status(angle)
 
     def on_angle(change) -> None:
         if state["busy"]:
@@ -282,3 +290,120 @@ def animation_html(anim, *, default_mode: str = "loop", frame_format: str = "jpe
         path = Path(tmp, "animation.html")
         anim.save(str(path), writer=writer, savefig_kwargs=savefig_kwargs)
         return HTML(path.read_text())
+
+
+def _figure_png(fig, dpi: int = 80) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = None,
+                 labels: Optional[Tensor] = None, *, index: int = 0, angle: float = 0.0,
+                 step: float = 5.0, dpi: int = 80):
+    """A live panel: pick a digit and an angle, see each model's probabilities (needs ipywidgets).
+
+    Args:
+        models: ``{name: model}``.
+        images, labels: the digits to choose from, ``[N, 1, H, W]`` and ``[N]``; by default the
+            upright MNIST test set (:func:`gcnn.data.test_set`).
+        index, angle: the digit and angle shown first.
+        step: the angle slider's step in degrees.
+        dpi: resolution of the picture.
+
+    Returns:
+        An ``ipywidgets.VBox``; its parts are attributes: ``.index`` (which digit), ``.slider``
+        (the angle, clockwise), ``.image`` (the PNG shown), ``.status``; ``.probabilities`` holds
+        the last ``{name: [classes]}`` shown and ``.render()`` redraws.
+    """
+    w = _ipywidgets("digit_widget", "for a static page use probability_animation instead")
+
+    models = check_models(models)
+    if images is None:
+        from .data import test_set
+
+        images, labels = test_set()
+    if images.dim() != 4 or images.shape[0] == 0:
+        raise ValueError(f"images must be [N, 1, H, W] with N >= 1, got {list(images.shape)}")
+    if labels is not None and labels.shape[0] != images.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    n = images.shape[0]
+    if not 0 <= index < n:
+        raise ValueError(f"index must be in [0, {n}), got {index}")
+
+    pick = w.BoundedIntText(value=int(index), min=0, max=n - 1, step=1, description="digit #",
+                            layout=w.Layout(width="190px"))
+    slider = w.FloatSlider(value=float(angle) % 360, min=0.0, max=360.0, step=float(step),
+                           description="angle (°)", continuous_update=True, readout_format=".0f",
+                           layout=w.Layout(width="420px"))
+    picture = w.Image(format="png")
+    status = w.HTML()
+    box = w.VBox([w.HBox([pick, status]), slider, picture])
+
+    def render(*_) -> None:
+        i, a = int(pick.value), float(slider.value)
+        label = None if labels is None else int(labels[i])
+        fig = plot_digit_predictions(models, images[i], a, label, dpi=dpi)
+        box.probabilities = fig.probabilities
+        picture.value = _figure_png(fig, dpi)
+        said = ", ".join(f"{name} says {int(p.argmax())}" for name, p in fig.probabilities.items())
+        truth = "" if label is None else f"test digit {i} is a <b>{label}</b>; "
+        status.value = f"{truth}{said}"
+
+    pick.observe(render, names="value")
+    slider.observe(render, names="value")
+    box.index, box.slider, box.image, box.status = pick, slider, picture, status
+    box.render = render
+    render()
+    return box
+
+
+def _report_html(r: ScheduleReport) -> str:
+    if not r.valid:
+        return (f"<b style='color:#b00'>not a valid schedule</b>: {html.escape(r.message, quote=False)}")
+    errs = ", ".join(f"{a}°: {format_error(e)}" for a, e in zip((90, 180, 270), r.errors))
+    macs = f", {r.macs / 1e6:.1f} M MACs per image" if r.macs is not None else ""
+    return (f"<b style='color:#070'>valid</b>: {html.escape(r.schedule, quote=False)}; channels "
+            f"{r.hidden_channels}, {r.params:,} parameters{macs}.<br>"
+            f"Relative change of the logits (untrained, random weights) when the input turns "
+            f"by {errs}.<br>The logits ignore: <b>{r.invariant_to}</b>.")
+
+
+def schedule_widget(layers: int = 5, initial: Sequence[str] = ("C8", "C8", "C4", "C4", "C1"),
+                    budget: int = 64, x: Optional[Tensor] = None):
+    """A live panel to build a schedule: one dropdown per layer (needs ipywidgets and a kernel).
+
+    Every change builds the untrained network (channels from ``budget``) and shows whether the
+    schedule is valid (else the error message), its size, and how much its logits change under
+    the quarter turns (:func:`schedule_report`).
+
+    Returns:
+        An ``ipywidgets.VBox`` with attributes ``.dropdowns`` (one per layer) and ``.result``
+        (the HTML shown).
+    """
+    w = _ipywidgets("schedule_widget", "without a kernel, use schedule_table instead")
+    initial = list(initial)
+    if len(initial) != layers:
+        raise ValueError(f"initial needs {layers} groups (one per layer), got {len(initial)}")
+    names = ["lifting"] + [f"conv {i}" for i in range(1, layers)]
+    dropdowns = [w.Dropdown(options=list(GROUP_CHOICES), value=g, description=n,
+                            layout=w.Layout(width="150px"), style={"description_width": "52px"})
+                 for n, g in zip(names, initial)]
+    result = w.HTML()
+
+    def update(_change=None) -> None:
+        result.value = "<i>building…</i>"
+        report = schedule_report([d.value for d in dropdowns], x=x, budget=budget)
+        result.value = _report_html(report)
+
+    for d in dropdowns:
+        d.observe(update, names="value")
+    update()
+    box = w.VBox([w.HTML("<b>Group of each layer</b> (each must lie inside the one before):"),
+                  w.HBox(dropdowns), result])
+    box.dropdowns = dropdowns
+    box.result = result
+    return box

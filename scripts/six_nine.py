@@ -7,7 +7,7 @@ Each argument is a training run's folder (its ``best.pt`` and ``metrics.json``) 
 shipped model (:func:`gcnn.pretrained`). Every model classifies the first ``--num-digits`` digits
 of the upright test set and of the fixed rotated test set (chapter 8 uses the first 5,000), and
 the table gives its accuracy there and how many true 6s it calls 9 and true 9s it calls 6
-(:func:`gcnn.schedules.six_nine_confusion`). Runs of the same model and number of epochs are one
+(:func:`gcnn.metrics.six_nine_confusion`). Runs of the same model and number of epochs are one
 row, as in ``results_table.py``: mean ± standard deviation over their seeds, each seed's value in
 brackets (seeds in the order given).
 """
@@ -22,14 +22,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import gcnn
+from gcnn.checkpoint import load_model
 from gcnn.data import fixed_rotated_test_set, test_set
-from gcnn.digits import mean_sd
+from gcnn.metrics import confusion_counts, predict, six_nine_confusion
 from gcnn.pretrained import available_pretrained
-from gcnn.schedules import confusion_counts, predict, six_nine_confusion
-from gcnn.train import load_model
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_table import row_key  # noqa: E402  (this folder's table printer)
+from gcnn.tables import mean_sd, row_key
 
 SPLITS = ("upright", "rotated")
 

@@ -27,3 +27,73 @@ def root() -> Path:
             pytest.fail(f"MNIST not found under {r}: set GCNN_DATA to a directory holding "
                         f"MNIST/raw/*-ubyte (torchvision layout); CI uses GCNN_DATA=../shared/data")
     return r
+
+
+# A tiny G-CNN on a few hundred digits: seconds, not minutes, on two CPU cores.
+TINY = dict(model="gcnn", group="C4", hidden_channels=4, num_hidden=2, epochs=2, batch_size=32,
+            train_subset=256, eval_subset=100, angle_step=90.0)
+
+
+@pytest.fixture(scope="session")
+def full_run(root, tmp_path_factory):
+    """An uninterrupted two-epoch tiny run (library API)."""
+    out = tmp_path_factory.mktemp("full")
+    from gcnn.experiments import TrainConfig
+    from gcnn.train import train
+
+    metrics = train(TrainConfig(**TINY), out, root=root, device="cpu", progress=False)
+    return out, metrics
+
+
+# -- tiny untrained models and random "digits" (no MNIST needed) ------------------------------
+SIZE = 15
+
+
+@pytest.fixture(scope="module")
+def models():
+    import torch
+
+    from gcnn import CNN, CyclicGroup, GroupEquivariantCNN
+
+    torch.manual_seed(0)
+    gcnn = GroupEquivariantCNN(CyclicGroup(order=4), kernel_size=3, in_channels=1,
+                               out_channels=10, num_hidden=2, hidden_channels=3)
+    cnn = CNN(kernel_size=3, in_channels=1, out_channels=10, num_hidden=2, hidden_channels=4)
+    return {"CNN": cnn.eval(), "GCNN": gcnn.eval()}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    import torch
+
+    g = torch.Generator().manual_seed(1)
+    images = torch.rand(6, 1, SIZE, SIZE, generator=g)
+    images[..., :2, :] = 0  # not symmetric, so every quarter turn is a different picture
+    labels = torch.tensor([3, 1, 4, 1, 5, 9])
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def x_small():
+    import torch
+
+    return torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+
+
+def fake_metrics(acc0: float, with_sweep: bool = True) -> dict:
+    """A finished run's metrics.json with accuracy ``acc0`` upright (and at every angle)."""
+    m = {"test_acc": acc0, "rotated_test_acc": acc0 / 2, "rotated_test_acc_first2000": 0.4,
+         "num_parameters": 102970, "best_epoch": 7, "config": {"epochs": 10},
+         "seconds_per_epoch": 123.4, "device": "cpu", "threads": 2}
+    if with_sweep:
+        angles = [float(a) for a in range(0, 360, 5)]
+        m["accuracy_vs_angle"] = {"angles": angles, "accuracy": [acc0] * len(angles),
+                                  "num_digits": 10000}
+    return m
+
+
+def fake_seed(acc0: float, seed: int) -> dict:
+    """:func:`fake_metrics` of one seed."""
+    m = fake_metrics(acc0)
+    m["config"] = {"epochs": 10, "seed": seed}
+    return m

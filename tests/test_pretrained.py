@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from gcnn import data
-from gcnn import train as T
+from gcnn.checkpoint import CheckpointError, load_model
+from gcnn.experiments import TrainConfig, with_config_defaults
+from gcnn.metrics import evaluate
+from gcnn.train import train
 from gcnn.pretrained import (
     PRETRAINED,
     PRETRAINED_DIR,
@@ -30,9 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 def tiny_run(root, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     # 10 epochs: "gcnn-c4" is the post's recipe, and export checks the run's epochs
-    cfg = T.TrainConfig(model="gcnn", group="C4", hidden_channels=4, num_hidden=1, epochs=10,
+    cfg = TrainConfig(model="gcnn", group="C4", hidden_channels=4, num_hidden=1, epochs=10,
                         batch_size=32, train_subset=128, eval_subset=100, angle_step=180.0)
-    T.train(cfg, out, root=root, device="cpu", progress=False)
+    train(cfg, out, root=root, device="cpu", progress=False)
     return out
 
 
@@ -59,7 +62,7 @@ def test_export_then_load_gives_the_best_model(tiny_run, tmp_path):
     assert all(v.dtype == torch.float32 for v in stored["model_state"].values()
                if v.is_floating_point())
     model = pretrained("gcnn-c4", directory=tmp_path)
-    best = T.load_model(tiny_run / "best.pt")
+    best = load_model(tiny_run / "best.pt")
     assert not model.training
     x = torch.rand(5, 1, 28, 28)
     assert torch.equal(model(x), best(x))
@@ -68,30 +71,30 @@ def test_export_then_load_gives_the_best_model(tiny_run, tmp_path):
 
 
 def test_export_refuses_the_wrong_kind_of_model(tiny_run, tmp_path):
-    with pytest.raises(T.CheckpointError, match="cnn"):
+    with pytest.raises(CheckpointError, match="cnn"):
         export_pretrained(tiny_run, "cnn", directory=tmp_path)
     assert not (tmp_path / "cnn.pt").exists()
 
 
 def test_export_refuses_a_run_trained_without_the_named_augmentation(root, tmp_path):
     out = tmp_path / "plain-cnn"
-    cfg = T.TrainConfig(model="cnn", hidden_channels=2, num_hidden=1, epochs=5,
+    cfg = TrainConfig(model="cnn", hidden_channels=2, num_hidden=1, epochs=5,
                         batch_size=64, train_subset=64, eval_subset=50, angle_step=180.0)
-    T.train(cfg, out, root=root, device="cpu", progress=False)
-    with pytest.raises(T.CheckpointError, match="training config has {'augment': 'none'}"):
+    train(cfg, out, root=root, device="cpu", progress=False)
+    with pytest.raises(CheckpointError, match="training config has {'augment': 'none'}"):
         export_pretrained(out, "cnn-rotaug", directory=tmp_path)
     assert export_pretrained(out, "cnn-e5", directory=tmp_path).is_file()
     # "cnn" is the post's recipe, 10 epochs: a 5-epoch run is not it.
-    with pytest.raises(T.CheckpointError, match="training config has {'epochs': 5}"):
+    with pytest.raises(CheckpointError, match="training config has {'epochs': 5}"):
         export_pretrained(out, "cnn", directory=tmp_path)
     assert not (tmp_path / "cnn.pt").exists()
 
 
 def test_export_refuses_an_unfinished_run(root, tmp_path):
     out = tmp_path / "run"
-    cfg = T.TrainConfig(model="gcnn", hidden_channels=2, num_hidden=1, epochs=2,
+    cfg = TrainConfig(model="gcnn", hidden_channels=2, num_hidden=1, epochs=2,
                         batch_size=64, train_subset=64, eval_subset=50)
-    T.train(cfg, out, root=root, device="cpu", progress=False, stop_after=1)
+    train(cfg, out, root=root, device="cpu", progress=False, stop_after=1)
     with pytest.raises(ValueError, match="not finished"):
         export_pretrained(out, "gcnn-c4", directory=tmp_path)
 
@@ -103,15 +106,15 @@ def test_other_seeds_ship_as_metrics_and_must_match_the_settings(root, tiny_run,
     with pytest.raises(ValueError, match="seed of the shipped"):
         export_seed_metrics(tiny_run, "gcnn-c4", directory=tmp_path)
     shipped = json.loads((tiny_run / "metrics.json").read_text())["config"]
-    cfg = T.TrainConfig(**{**shipped, "seed": 3})
-    T.train(cfg, tmp_path / "s3", root=root, device="cpu", progress=False)
+    cfg = TrainConfig(**{**shipped, "seed": 3})
+    train(cfg, tmp_path / "s3", root=root, device="cpu", progress=False)
     path = export_seed_metrics(tmp_path / "s3", "gcnn-c4", directory=tmp_path)
     assert path == tmp_path / "seeds" / "gcnn-c4-s3.json" and not path.with_suffix(".pt").exists()
     runs = seed_metrics("gcnn-c4", directory=tmp_path)
     assert [m["config"]["seed"] for m in runs] == [shipped["seed"], 3]
     # Another recipe is not another seed: refused on export, and caught when read back.
-    other = T.TrainConfig(**{**shipped, "seed": 4, "lr": 1e-3})
-    T.train(other, tmp_path / "lr", root=root, device="cpu", progress=False)
+    other = TrainConfig(**{**shipped, "seed": 4, "lr": 1e-3})
+    train(other, tmp_path / "lr", root=root, device="cpu", progress=False)
     with pytest.raises(ValueError, match="'lr': \\(0.01, 0.001\\)"):
         export_seed_metrics(tmp_path / "lr", "gcnn-c4", directory=tmp_path)
     bad = json.loads((tmp_path / "lr" / "metrics.json").read_text())
@@ -156,9 +159,9 @@ def test_shipped_model_reproduces_its_recorded_accuracy(name, root):
     assert model.config == metrics["model_config"]
     for key, value in PRETRAINED[name].training.items():
         # a setting added after the run was made (augment) counts as its default
-        assert T.with_config_defaults(metrics["config"]).get(key) == value, (name, key)
+        assert with_config_defaults(metrics["config"]).get(key) == value, (name, key)
     x, y = data.fixed_rotated_test_set(root)
-    acc = T.evaluate(model, x[:2000], y[:2000])
+    acc = evaluate(model, x[:2000], y[:2000])
     assert abs(acc - metrics["rotated_test_acc_first2000"]) <= 0.005, (
         f"{name}: {acc:.4f} on the first 2,000 fixed-rotated digits, but its metrics say "
         f"{metrics['rotated_test_acc_first2000']:.4f}")

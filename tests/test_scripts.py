@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gcnn import train as T
+from gcnn.builders import build_model_from_config
+from gcnn.experiments import TrainConfig
+from gcnn.train import parser as train_parser
+from gcnn.train import train
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -20,7 +23,7 @@ import results_table  # noqa: E402
 
 
 def _metrics(model: str, epochs: int, seed: int, test_acc: float, rotated: float) -> dict:
-    cfg = T.TrainConfig(model=model, epochs=epochs, seed=seed).resolved()
+    cfg = TrainConfig(model=model, epochs=epochs, seed=seed).resolved()
     return {
         "finished": True, "config": cfg.__dict__, "model_config": cfg.model_config(),
         "num_parameters": 1234, "test_acc": test_acc, "rotated_test_acc": rotated,
@@ -51,14 +54,14 @@ def test_experiments_are_valid_training_commands(tmp_path):
     assert set(experiments.expand(["all"])) == set(experiments.EXPERIMENTS)
     with pytest.raises(SystemExit, match="unknown experiment"):
         experiments.expand(["c5"])
-    parser = T._parser()
+    parser = train_parser()
     for name in experiments.EXPERIMENTS:
         out = experiments.run_dir(tmp_path, name, 10, 2)
         args = parser.parse_args(experiments.train_argv(name, 10, 2, out, []))
         assert (args.epochs, args.seed, Path(args.out)) == (10, 2, tmp_path / f"{name}-e10-s2")
-        cfg = T.TrainConfig(model=args.model, group=args.group,
+        cfg = TrainConfig(model=args.model, group=args.group,
                             hidden_channels=args.hidden_channels).resolved()
-        T.build_model_from_config(cfg.model_config())  # builds: the options make a valid model
+        build_model_from_config(cfg.model_config())  # builds: the options make a valid model
 
 
 def test_experiments_dry_run_says_what_it_would_do(tmp_path, capsys):
@@ -74,14 +77,14 @@ def test_six_nine_table_rows_and_numbers(root, tmp_path, capsys):
     import six_nine
 
     from gcnn import data, pretrained
-    from gcnn.schedules import predict
+    from gcnn.metrics import predict
 
-    tiny = T.TrainConfig(model="gcnn", group="C4", hidden_channels=4, num_hidden=2, epochs=1,
+    tiny = TrainConfig(model="gcnn", group="C4", hidden_channels=4, num_hidden=2, epochs=1,
                          batch_size=32, train_subset=64, eval_subset=50, angle_step=90.0)
     runs = []
     for seed in (0, 1):
         runs.append(tmp_path / f"tiny-s{seed}")
-        T.train(dataclasses.replace(tiny, seed=seed), runs[-1], root=root, device="cpu",
+        train(dataclasses.replace(tiny, seed=seed), runs[-1], root=root, device="cpu",
                 progress=False)
     six_nine.main([*map(str, runs), "cnn-e5", "--num-digits", "300", "--data", str(root)])
     assert torch.is_grad_enabled()      # the script must not switch gradients off for its caller

@@ -1,6 +1,5 @@
 """Quick tests of the book's plotting and widget helpers (gcnn.viz, gcnn.widgets)."""
 
-import datetime
 import io
 
 import matplotlib
@@ -24,9 +23,10 @@ from gcnn.viz import (  # noqa: E402
     rotate_image,
     show_images,
     to_grayscale,
+    image_to_png,
     to_numpy_image,
 )
-from gcnn.widgets import animation_html, image_to_png, rotation_animation  # noqa: E402
+from gcnn.widgets import animation_html, rotation_animation  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -151,38 +151,3 @@ def test_image_to_png_roundtrip():
 
 
 # -- live widget -----------------------------------------------------------------------------
-def test_rotation_widget_slider_buttons_and_upload():
-    pytest.importorskip("ipywidgets")
-    from gcnn.widgets import rotation_widget
-
-    w = rotation_widget(load_image(None, 32))
-    first = w.image.value
-    assert w.buttons.value == 0 and "e" in w.status.value
-    w.slider.value = 37.0
-    assert w.image.value != first and w.buttons.value is None
-    assert "not in C4" in w.status.value
-    w.buttons.value = 1  # the r1 button moves the slider to 90° and rotates exactly
-    assert w.slider.value == 90.0
-    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
-    turned = rotate_image(load_image(None, 32), 90)
-    expected = np.asarray(Image.open(io.BytesIO(image_to_png(turned))))
-    assert np.array_equal(shown, expected)
-    w.slider.value = 270.0
-    assert w.buttons.value == 3
-
-    w.upload.value = ({"name": "red.png", "type": "image/png", "size": 0,
-                       "content": memoryview(_png_bytes(50, 20)),
-                       "last_modified": datetime.datetime(2024, 1, 1)},)
-    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
-    assert shown.shape == (128, 128, 3) and shown[..., 0].min() > 190  # the red upload, 128 px
-
-
-def test_rotation_widget_accepts_a_path(tmp_path):
-    pytest.importorskip("ipywidgets")
-    from gcnn.widgets import rotation_widget
-
-    path = tmp_path / "blue.png"
-    path.write_bytes(_png_bytes(10, 10, (0, 0, 255)))
-    w = rotation_widget(path, size=16)
-    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
-    assert shown.shape == (16, 16, 3) and shown[..., 2].min() == 255

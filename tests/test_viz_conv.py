@@ -10,17 +10,13 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from gcnn import (  # noqa: E402
-    CNN,
     CyclicGroup,
     DihedralGroup,
     GroupConvolution,
-    GroupEquivariantCNN,
     LiftingConvolution,
     Restriction,
 )
-from gcnn.viz_conv import (  # noqa: E402
-    count_macs,
-    mac_table,
+from gcnn.viz import (  # noqa: E402
     plot_equivariance,
     plot_group_feature_maps,
     plot_kernel_bank,
@@ -160,52 +156,3 @@ def test_plot_restriction_labels_cosets():
 
 
 # -- MACs ----------------------------------------------------------------------------------------
-def _conv_out(size, k, n):
-    return [size - (i + 1) * (k - 1) for i in range(n)]
-
-
-def test_count_macs_gcnn_matches_the_formula():
-    k, c, n_hidden, group = 5, 16, 4, CyclicGroup(4)
-    model = GroupEquivariantCNN(group, k, 1, 10, n_hidden, c)
-    rows = count_macs(model, [1, 28, 28])
-    sizes = _conv_out(28, k, n_hidden + 1)  # 24, 20, 16, 12, 8
-    g = group.order
-    expected = [c * g * 1 * k * k * sizes[0] ** 2]
-    expected += [c * g * c * g * k * k * s**2 for s in sizes[1:]]
-    expected += [c * 10]
-    assert [r.macs for r in rows] == expected
-    assert [r.kind for r in rows] == ["LiftingConvolution"] + ["GroupConvolution"] * 4 + ["Linear"]
-    assert rows[0].output_shape == (c, g, 24, 24)
-    assert sum(r.params for r in rows) == sum(p.numel() for p in model.parameters()) == 102_970
-
-
-def test_count_macs_cnn_matches_the_formula_and_ignores_batch():
-    k, c = 5, 32
-    model = CNN(k, 1, 10, 4, c)
-    sizes = _conv_out(28, k, 5)
-    expected = [c * k * k * sizes[0] ** 2] + [c * c * k * k * s**2 for s in sizes[1:]] + [c * 10]
-    assert [r.macs for r in count_macs(model, [1, 28, 28])] == expected
-    assert [r.macs for r in count_macs(model, [3, 1, 28, 28])] == expected
-    assert sum(r.params for r in count_macs(model, [1, 28, 28])) == 103_690
-
-
-def test_count_macs_dihedral_layers_and_export_agree():
-    d4 = DihedralGroup(4)
-    lift = LiftingConvolution(d4, 3, 2, 4, padding=1)
-    gconv = GroupConvolution(d4, 3, 4, 5)
-    (r_lift,) = count_macs(lift, [2, 9, 9])
-    assert r_lift.macs == 4 * 8 * 2 * 9 * 9 * 9
-    (r_exp,) = count_macs(lift.export(), [2, 9, 9])  # the frozen nn.Conv2d costs the same
-    assert r_exp.macs == r_lift.macs
-    model = nn.Sequential(lift, gconv)
-    rows = count_macs(model, [2, 9, 9])
-    assert rows[1].macs == 5 * 8 * 4 * 8 * 9 * 7 * 7
-
-
-def test_mac_table_has_totals_and_rejects_bad_shapes():
-    rows = count_macs(CNN(3, 1, 2, 1, 4), [1, 8, 8])
-    text = mac_table(rows, title="tiny")
-    assert text.splitlines()[0] == "tiny"
-    assert f"{sum(r.macs for r in rows):,}" in text.splitlines()[-1]
-    with pytest.raises(ValueError, match="input_shape"):
-        count_macs(CNN(3, 1, 2, 1, 4), [8, 8])

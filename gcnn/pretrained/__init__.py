@@ -11,35 +11,39 @@ and rotated test accuracies, accuracy at every 5 degrees, versions, command line
 The files are made by training (``python -m gcnn.train``) and exporting the run's best checkpoint
 (:func:`export_pretrained`, or ``--export-pretrained NAME`` on the training command line, or
 ``python -m gcnn.pretrained export RUN_DIR NAME``). To add a model, add an entry to
-:data:`PRETRAINED`.
+:data:`gcnn.experiments.SHIPPED`.
 
 Other seeds of a model's command ship as metrics only (no weights), in
 ``gcnn/pretrained/seeds/NAME-sSEED.json``: :func:`seed_metrics` returns all seeds of ``NAME``
 (the shipped run first), so a table can show the spread over seeds without any training.
 Add one with :func:`export_seed_metrics` (``python -m gcnn.pretrained add-seed RUN_DIR NAME``);
 the run must have the shipped run's exact settings but its seed.
+
+``gcnn.pretrained`` is this module and is itself callable: ``gcnn.pretrained("gcnn-c4")`` is
+:func:`pretrained`, and ``gcnn.pretrained.PRETRAINED`` is the registry. Which models ship, and
+the command that makes each, is written once, in :data:`gcnn.experiments.SHIPPED`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import sys
+import types
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
-from ..train import (
+from ..checkpoint import (
     CheckpointError,
-    _model_from_checkpoint,
-    differences_besides_seed,
     load_checkpoint,
+    model_from_checkpoint,
     save_atomic,
-    with_config_defaults,
     write_json_atomic,
 )
+from ..experiments import SHIPPED, PretrainedSpec, differences_besides_seed, with_config_defaults
 
 __all__ = [
     "PRETRAINED",
@@ -59,104 +63,9 @@ PRETRAINED_FORMAT = "gcnn-pretrained"
 SEEDS_SUBDIR = "seeds"
 
 
-@dataclasses.dataclass(frozen=True)
-class PretrainedSpec:
-    """One shipped model: what it must be and how it is made.
-
-    ``expect`` lists model-config entries the weights must have; ``training`` lists
-    training-config entries (such as ``augment``) the run must have used, checked on export.
-    """
-
-    description: str
-    expect: Dict[str, object]
-    command: str
-    training: Dict[str, object] = dataclasses.field(default_factory=dict)
-
-
-#: The known pretrained models: name -> spec. Files live in ``gcnn/pretrained/NAME.pt|.json``.
-PRETRAINED: Dict[str, PretrainedSpec] = {
-    "cnn": PretrainedSpec(
-        description=("plain CNN of the post (kernel 5, 4 hidden, 32 channels), upright MNIST, "
-                     "the post's recipe (10 epochs)"),
-        expect={"model": "cnn"},
-        training={"epochs": 10, "augment": "none"},
-        command=("python -m gcnn.train --model cnn --seed 0 --out runs/cnn-e10-s0 "
-                 "--export-pretrained cnn"),
-    ),
-    "gcnn-c4": PretrainedSpec(
-        description=("C4 group-equivariant CNN of the post (kernel 5, 4 hidden, 16 channels), "
-                     "the post's recipe (10 epochs)"),
-        expect={"model": "gcnn", "group": "C4"},
-        training={"epochs": 10},
-        command=("python -m gcnn.train --model gcnn --group C4 --seed 0 --out runs/gcnn-c4-e10-s0 "
-                 "--export-pretrained gcnn-c4"),
-    ),
-    # Chapter 8 compares models trained for 5 epochs each (the CPU budget of its other models).
-    "cnn-e5": PretrainedSpec(
-        description="the post's CNN trained for 5 epochs, like the other models of chapter 8",
-        expect={"model": "cnn"},
-        training={"epochs": 5, "augment": "none"},
-        command=("python -m gcnn.train --model cnn --epochs 5 --seed 0 --out runs/cnn-e5-s0 "
-                 "--export-pretrained cnn-e5"),
-    ),
-    "gcnn-c4-e5": PretrainedSpec(
-        description="the post's C4 G-CNN trained for 5 epochs, like the other models of chapter 8",
-        expect={"model": "gcnn", "group": "C4"},
-        training={"epochs": 5},
-        command=("python -m gcnn.train --model gcnn --group C4 --epochs 5 --seed 0 "
-                 "--out runs/gcnn-c4-e5-s0 --export-pretrained gcnn-c4-e5"),
-    ),
-    "gcnn-c8c8c4c4c1": PretrainedSpec(
-        description=("G-CNN whose group shrinks with depth, C8 -> C8 -> C4 -> C4 -> C1 "
-                     "(8, 8, 16, 16, 64 channels): the book's answer to the 6/9 challenge"),
-        expect={"model": "gcnn", "group": "C8,C8,C4,C4,C1"},
-        training={"epochs": 5},
-        command=("python -m gcnn.train --model gcnn --group C8,C8,C4,C4,C1 "
-                 "--hidden-channels 8,8,16,16,64 --epochs 5 --seed 0 --sweep-subset 2000 "
-                 "--out runs/c8c8c4c4c1-s0 --export-pretrained gcnn-c8c8c4c4c1"),
-    ),
-    "cnn-rotaug": PretrainedSpec(
-        description=("the post's CNN trained on randomly turned copies of the upright digits "
-                     "(--augment rotate): the baseline a practitioner tries first"),
-        expect={"model": "cnn"},
-        training={"augment": "rotate", "epochs": 5},
-        command=("python -m gcnn.train --model cnn --augment rotate --epochs 5 --seed 0 "
-                 "--sweep-subset 2000 --out runs/cnn-rotaug-s0 --export-pretrained cnn-rotaug"),
-    ),
-    "gcnn-c16c8c4c2c1": PretrainedSpec(
-        description=("G-CNN whose group halves at every layer, C16 -> C8 -> C4 -> C2 -> C1 "
-                     "(4, 8, 16, 32, 64 channels)"),
-        expect={"model": "gcnn", "group": "C16,C8,C4,C2,C1"},
-        training={"epochs": 5},
-        command=("python -m gcnn.train --model gcnn --group C16,C8,C4,C2,C1 "
-                 "--hidden-channels 4,8,16,32,64 --epochs 5 --seed 0 --sweep-subset 2000 "
-                 "--out runs/c16c8c4c2c1-s0 --export-pretrained gcnn-c16c8c4c2c1"),
-    ),
-    "gcnn-d4": PretrainedSpec(
-        description=("D4 group-equivariant CNN (quarter turns and mirror flips, 8 channels): the "
-                     "C4 model's compute on a group twice as large"),
-        expect={"model": "gcnn", "group": "D4"},
-        training={"epochs": 5},
-        command=("python -m gcnn.train --model gcnn --group D4 --hidden-channels 8 --epochs 5 "
-                 "--seed 0 --out runs/gcnn-d4-e5-s0 --export-pretrained gcnn-d4"),
-    ),
-    "gcnn-c16": PretrainedSpec(
-        description=("C16 group-equivariant CNN (turns by 22.5°, interpolated kernels, 4 "
-                     "channels): the C4 model's compute on a group four times as large"),
-        expect={"model": "gcnn", "group": "C16"},
-        training={"epochs": 5},
-        command=("python -m gcnn.train --model gcnn --group C16 --hidden-channels 4 --epochs 5 "
-                 "--seed 0 --out runs/gcnn-c16-e5-s0 --export-pretrained gcnn-c16"),
-    ),
-    "gcnn-c8-wide": PretrainedSpec(
-        description=("the larger model: C8 group-equivariant CNN with 16 channels (turns by 45°, "
-                     "interpolated kernels), twice the C4 model's parameters, 4x its compute"),
-        expect={"model": "gcnn", "group": "C8", "hidden_channels": 16},
-        training={"epochs": 5},
-        command=("python -m gcnn.train --model gcnn --group C8 --hidden-channels 16 --epochs 5 "
-                 "--seed 0 --out runs/gcnn-c8-wide-e5-s0 --export-pretrained gcnn-c8-wide"),
-    ),
-}
+#: The known pretrained models: name -> spec (:data:`gcnn.experiments.SHIPPED`). Files live in
+#: ``gcnn/pretrained/NAME.pt|.json``.
+PRETRAINED: Dict[str, PretrainedSpec] = SHIPPED
 
 
 def _spec(name: str) -> PretrainedSpec:
@@ -213,7 +122,7 @@ def pretrained(name: str, device: Union[str, torch.device] = "cpu",
         raise _missing(path, name)
     ckpt = load_checkpoint(path, formats=(PRETRAINED_FORMAT,))
     _check_expectation(name, ckpt["model_config"], path)
-    model = _model_from_checkpoint(ckpt, path)
+    model = model_from_checkpoint(ckpt, path)
     return model.to(device).eval()
 
 
@@ -313,7 +222,7 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
     ckpt = load_checkpoint(best)
     _check_expectation(name, ckpt["model_config"], best)
     _check_expectation(name, ckpt.get("train_config", {}), best, training=True)
-    _model_from_checkpoint(ckpt, best)  # the weights must fit the config
+    model_from_checkpoint(ckpt, best)  # the weights must fit the config
     state = {k: (v.float() if v.is_floating_point() else v).contiguous().clone()
              for k, v in ckpt["model_state"].items()}
     save_atomic({
@@ -325,7 +234,7 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
     return target
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gcnn.pretrained",
                                 description=("List the pretrained models, export a run as one, "
                                              "or ship another seed's metrics."))
@@ -337,13 +246,23 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     seed = sub.add_parser("add-seed", help="ship a finished run's metrics as another seed of NAME")
     seed.add_argument("run_dir")
     seed.add_argument("name", choices=sorted(PRETRAINED))
+    return p
+
+
+def _list() -> None:
+    for n, spec in PRETRAINED.items():
+        there = "present" if pretrained_path(n).is_file() else f"missing (make: {spec.command})"
+        seeds = len(_seed_files(n, None))
+        print(f"{n}: {spec.description} -- {there}"
+              + (f", {seeds} more seed(s) in {SEEDS_SUBDIR}/" if seeds else ""))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """``python -m gcnn.pretrained list | export RUN_DIR NAME | add-seed RUN_DIR NAME``."""
+    p = _parser()
     args = p.parse_args(argv)
     if args.cmd == "list":
-        for n, spec in PRETRAINED.items():
-            there = "present" if pretrained_path(n).is_file() else f"missing (make: {spec.command})"
-            seeds = len(_seed_files(n, None))
-            print(f"{n}: {spec.description} -- {there}"
-                  + (f", {seeds} more seed(s) in {SEEDS_SUBDIR}/" if seeds else ""))
+        _list()
         return
     try:
         if args.cmd == "add-seed":
@@ -353,3 +272,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     except (ValueError, FileNotFoundError, CheckpointError) as err:
         p.exit(1, f"{p.prog} {args.cmd}: error: {err}\n")
 
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`pretrained`: ``gcnn.pretrained("gcnn-c4")``."""
+
+    def __call__(self, name: str, device: Union[str, torch.device] = "cpu",
+                 directory: Union[str, Path, None] = None) -> nn.Module:
+        return pretrained(name, device, directory)
+
+
+sys.modules[__name__].__class__ = _CallableModule

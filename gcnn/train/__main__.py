@@ -1,5 +1,5 @@
-"""``python -m gcnn.train``: the training command line (:func:`gcnn.train.main`)."""
+"""``python -m gcnn.train``: the training command line (:func:`gcnn.train.cli.main`)."""
 
-from . import main
+from .cli import main
 
 main()

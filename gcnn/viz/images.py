@@ -1,89 +1,49 @@
-"""Small plotting helpers for the book: images, Cayley tables, moving grid points.
+"""Pictures as tensors: load, convert, turn, draw side by side.
 
-Every function takes torch tensors as the rest of :mod:`gcnn` produces them and returns the
-matplotlib :class:`~matplotlib.figure.Figure` it drew, so a notebook can show it, save it or
-test it. Images are ``[C, H, W]`` (``C`` = 1 or 3) or ``[H, W]`` with values in ``[0, 1]``,
-unless a colour map with its own scaling is asked for.
-
-Matplotlib is imported lazily, so ``import gcnn.viz`` is cheap.
+Every function takes torch tensors as the rest of :mod:`gcnn` produces them; the drawing ones
+return the matplotlib :class:`~matplotlib.figure.Figure` they drew, so a notebook can show it,
+save it or test it. Images are ``[C, H, W]`` (``C`` = 1 or 3) or ``[H, W]`` with values in
+``[0, 1]``, unless a colour map with its own scaling is asked for. Pictures are read by
+:func:`gcnn.data.load_image` (re-exported here); matplotlib is imported lazily.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
-from typing import BinaryIO, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .groups import CyclicGroup, Group, coordinate_grid
-from .kernels import transform_images
+from ..data import GOAT_PATH, ImageSource, load_image, rotate
+from ..groups import CyclicGroup, coordinate_grid
+from ..kernels import transform_images
 
 __all__ = [
     "GOAT_CREDIT",
+    "ImageSource",
     "goat_path",
     "load_image",
     "to_grayscale",
     "to_numpy_image",
+    "image_to_png",
     "rotate_image",
     "letter_f",
-    "group_label",
+    "toy_image",
     "show_images",
-    "plot_cayley_table",
-    "plot_grid_points",
+    "plot_digit_grid",
 ]
 
 #: Credit line to print wherever the goat photo is shown.
 GOAT_CREDIT = "Goat photo: from S. Keydana, Posit AI Blog (2023), CC BY 4.0"
 
-ImageSource = Union[None, str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
-
 
 def goat_path() -> Path:
     """Path of the goat photo shipped with the package (``gcnn/assets/goat.jpg``, 256x256)."""
-    return Path(__file__).resolve().parent / "assets" / "goat.jpg"
-
-
-def load_image(
-    source: ImageSource = None, size: Optional[int] = 128, *, gray: bool = False
-) -> Tensor:
-    """Load a picture as a float tensor ``[3, size, size]`` (or ``[1, size, size]``) in ``[0, 1]``.
-
-    Args:
-        source: ``None`` for the shipped goat photo, a file path, the raw bytes of an image file
-            (what an upload widget delivers) or an open binary file.
-        size: side of the square result; ``None`` keeps the (center-cropped) size.
-        gray: return one luminance channel instead of RGB.
-
-    A non-square picture is center-cropped to a square first (rotating a square by 90° gives the
-    same square, so no corner is lost to the frame).
-    """
-    from PIL import Image
-
-    if source is None:
-        source = goat_path()
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = io.BytesIO(bytes(source))
-    if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
-        raise FileNotFoundError(f"load_image: no image file at {str(source)!r}")
-    with Image.open(source) as im:
-        im = im.convert("L" if gray else "RGB")
-        w, h = im.size
-        side = min(w, h)
-        left, top = (w - side) // 2, (h - side) // 2
-        im = im.crop((left, top, left + side, top + side))
-        if size is not None:
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"size must be a positive int or None, got {size!r}")
-            if size != side:
-                im = im.resize((size, size), Image.BICUBIC)
-        array = np.asarray(im, dtype=np.float32) / 255.0
-    tensor = torch.from_numpy(array.copy())
-    return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1).contiguous()
+    return GOAT_PATH
 
 
 def to_grayscale(image: Tensor) -> Tensor:
@@ -115,6 +75,27 @@ def to_numpy_image(image: Tensor) -> np.ndarray:
     )
 
 
+
+def image_to_png(image: Tensor, cmap: str = "gray") -> bytes:
+    """Encode a ``[3, H, W]`` picture in ``[0, 1]`` (or ``[1, H, W]``, ``[H, W]``) as PNG bytes.
+
+    One-channel pictures are scaled from their own minimum to maximum and coloured with ``cmap``.
+    """
+    from PIL import Image
+
+    arr = to_numpy_image(image)
+    if arr.ndim == 2:
+        import matplotlib
+
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+        arr = matplotlib.colormaps[cmap](arr)[..., :3]
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+
 def rotate_image(image: Tensor, degrees: float) -> Tensor:
     """Turn ``image`` (``[..., H, W]``) by any angle, clockwise on screen for positive degrees.
 
@@ -128,8 +109,6 @@ def rotate_image(image: Tensor, degrees: float) -> Tensor:
     if abs(degrees - 90.0 * quarter) < 1e-9:
         element = c4.elements()[quarter % 4 : quarter % 4 + 1]
         return transform_images(image, c4, element, method="exact")[0]
-    from .data import rotate  # bilinear turn by any angle, same convention
-
     h, w = image.shape[-2:]
     return rotate(image.reshape(1, -1, h, w), degrees).reshape(image.shape)
 
@@ -151,13 +130,30 @@ def letter_f(size: int = 7) -> Tensor:
     return img
 
 
-def group_label(group: Group) -> str:
-    """A short name such as ``C4`` or ``D4`` (the class name and ``order`` for other groups)."""
-    n = getattr(group, "n", None)
-    prefix = {"CyclicGroup": "C", "DihedralGroup": "D"}.get(type(group).__name__)
-    if prefix and n is not None:
-        return f"{prefix}{n}"
-    return f"{type(group).__name__}(|G|={group.order})"
+
+def toy_image(size: int = 33, softness: float = 0.7) -> Tensor:
+    """A smooth letter "F" on a dark background: ``[1, 1, size, size]``, values in ``[0, 1]``.
+
+    The "F" has no rotation or mirror symmetry, so every element of ``C_N`` or ``D_N`` gives a
+    visibly different picture. It fits inside the inscribed disk, so rotating it by any angle
+    crops nothing. ``softness`` is the width of its edges in pixels: larger is smoother (and
+    easier to rotate by interpolation without error).
+    """
+    if size < 5:
+        raise ValueError(f"toy_image needs size >= 5 pixels, got {size}")
+    if softness <= 0:
+        raise ValueError(f"softness must be positive, got {softness}")
+    x, y = coordinate_grid(size, dtype=torch.float64)
+    to_pixels = (size - 1) / 2  # one unit of the [-1, 1] grid in pixels
+    # (x0, x1, y0, y1) of the strokes: the stem, the top bar, the middle bar
+    strokes = [(-0.4, -0.16, -0.56, 0.56), (-0.4, 0.4, -0.56, -0.32), (-0.4, 0.2, -0.11, 0.11)]
+    inside = torch.stack([
+        torch.minimum(torch.minimum(x - x0, x1 - x), torch.minimum(y - y0, y1 - y))
+        for x0, x1, y0, y1 in strokes
+    ]).amax(0)  # > 0 inside the letter: distance to the nearest edge of the stroke it is in
+    img = torch.sigmoid(inside * to_pixels / softness)
+    return img.to(torch.get_default_dtype())[None, None]
+
 
 
 def _as_image_list(images) -> list:
@@ -247,86 +243,30 @@ def show_images(
     return fig
 
 
-def plot_cayley_table(group: Group, ax=None, *, title: Optional[str] = None):
-    """Draw the Cayley table of ``group``: cell ``(i, j)`` names the product ``g_i · g_j``.
 
-    Each cell is coloured by the product's index in ``group.elements()``, so the identity's
-    cells (one per row, one per column) share a colour and patterns such as the cyclic shift of
-    ``C_N`` stand out. Returns the figure.
-    """
+def plot_digit_grid(images: Tensor, labels: Tensor, angles: Optional[Sequence[float]] = None, *,
+                    ncols: int = 8, size: float = 1.1):
+    """Digits ``[N, 1, H, W]`` in rows of ``ncols``, titled with their label (and angle)."""
     import matplotlib.pyplot as plt
 
-    names = group.element_names()
-    table = group.cayley_table().cpu().numpy()
-    n = len(names)
-    if ax is None:
-        side = max(3.0, 0.5 * n + 1.2)
-        fig, ax = plt.subplots(figsize=(side, side))
-    else:
-        fig = ax.figure
-    ax.imshow(table, cmap="tab20" if n > 10 else "tab10", vmin=0, vmax=19 if n > 10 else 9)
-    fontsize = 11 if n <= 8 else 8
-    for i in range(n):
-        for j in range(n):
-            ax.text(j, i, names[table[i, j]], ha="center", va="center", fontsize=fontsize,
-                    color="white", fontweight="bold")
-    ax.set_xticks(range(n), names)
-    ax.set_yticks(range(n), names)
-    ax.xaxis.tick_top()
-    ax.set_xlabel("right factor $h$", labelpad=8)
-    ax.xaxis.set_label_position("top")
-    ax.set_ylabel("left factor $g$")
-    title = title or f"Cayley table of {group_label(group)}: $g \\cdot h$"
-    ax.set_title(title, pad=30, fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-def plot_grid_points(
-    group: Group,
-    size: int = 5,
-    elements: Optional[Sequence[int]] = None,
-    *,
-    panel: float = 2.6,
-):
-    """Show how group elements move the points of a ``size x size`` coordinate grid.
-
-    Each panel scatters the points ``g · p`` of :func:`~gcnn.groups.coordinate_grid`, coloured by
-    the point they started from (so the colours move with the points), with ``y`` pointing down
-    as in an image; the first panel is the grid itself. ``elements`` are indices into
-    ``group.elements()`` (all of them by default). Returns the figure.
-    """
-    import matplotlib.pyplot as plt
-
-    idx = list(range(group.order)) if elements is None else [int(i) for i in elements]
-    names = group.element_names()
-    grid = coordinate_grid(size)  # [2, S, S]
-    moved = group.left_action_on_R2(group.elements()[idx], grid).cpu()  # [n, S, S, 2]
-    colors = np.arange(size * size)
-    fig, axes = plt.subplots(1, len(idx), figsize=(panel * len(idx), panel + 0.3), squeeze=False)
-    for ax, k, pts in zip(axes[0], idx, moved):
-        xy = pts.reshape(-1, 2).numpy()
-        ax.scatter(xy[:, 0], xy[:, 1], c=colors, cmap="viridis", s=60, edgecolors="k",
-                   linewidths=0.4, zorder=3)
-        # Mark where the top-left corner point (-1, -1) and its neighbour went.
-        ax.annotate("", xy=xy[1], xytext=xy[0],
-                    arrowprops=dict(arrowstyle="->", color="crimson", lw=1.8), zorder=4)
-        ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec="crimson", mew=2, zorder=4)
-        mat = group.matrix_representation(group.elements()[k]).double().cpu()
-        label = names[k]
-        if torch.linalg.det(mat) > 0:  # a rotation: say by how much
-            angle = math.degrees(math.atan2(float(mat[1, 0]), float(mat[0, 0]))) % 360
-            label = f"{names[k]}  ({angle:.0f}°)"
-        ax.set_title(label, fontsize=10)
-        ax.set_xlim(-1.35, 1.35)
-        ax.set_ylim(1.35, -1.35)  # y grows downwards, as rows of an image
-        ax.set_aspect("equal")
-        ax.axhline(0, color="0.85", lw=0.8, zorder=1)
-        ax.axvline(0, color="0.85", lw=0.8, zorder=1)
-        ax.set_xticks([-1, 0, 1])
-        ax.set_yticks([-1, 0, 1])
-        ax.tick_params(labelsize=8)
-    axes[0][0].set_xlabel("x", fontsize=9)
-    axes[0][0].set_ylabel("y (down)", fontsize=9)
-    fig.tight_layout()
+    n = images.shape[0]
+    if n == 0 or labels.shape[0] != n or (angles is not None and len(angles) != n):
+        raise ValueError(f"need as many labels (and angles) as images: {n} images, "
+                         f"{labels.shape[0]} labels, {None if angles is None else len(angles)} "
+                         f"angles")
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.25) * nrows),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        ax.imshow(images[i, 0].detach().cpu().numpy(), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
+        title = f"{int(labels[i])}"
+        if angles is not None:
+            title += f" · {float(angles[i]):.0f}°"
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout(pad=0.3)
     return fig

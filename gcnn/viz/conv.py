@@ -1,4 +1,4 @@
-"""Pictures and counts for the convolution chapters: kernel banks, feature maps on a group, MACs.
+"""Pictures of the convolution layers: where kernels are read, kernel banks, equivariance.
 
 Everything here *reads* the layers of :mod:`gcnn`; nothing is needed to train or run a model.
 The plotting functions return a :class:`matplotlib.figure.Figure` (they never call ``show``), so
@@ -10,7 +10,7 @@ Shapes follow :mod:`gcnn.layers`: images ``[B, C, H, W]``, feature maps on a gro
 
 from __future__ import annotations
 
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import matplotlib.pyplot as plt
 import torch
@@ -18,67 +18,18 @@ from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch
 from torch import Tensor, nn
 
-from .equivariance import equivariance_group, transform
-from .groups import Group, coordinate_grid
-from .layers import GroupConvolution, LiftingConvolution, Restriction, _GroupConvBase
+from ..equivariance import equivariance_error, equivariance_group, transform
+from ..groups import Group, coordinate_grid
+from ..layers import GroupConvolution, LiftingConvolution, Restriction, _GroupConvBase
+from .groups import group_label
+from .style import FEATURE_CMAP, KERNEL_CMAP, clean_axes, grid_of_axes, to_array
 
 __all__ = [
-    "toy_image",
     "plot_kernel_grid",
     "plot_kernel_bank",
-    "plot_group_feature_maps",
     "plot_equivariance",
     "plot_restriction",
-    "LayerMacs",
-    "count_macs",
-    "mac_table",
 ]
-
-KERNEL_CMAP = "RdBu_r"
-FEATURE_CMAP = "viridis"
-
-
-# -- a test picture ------------------------------------------------------------------------------
-def toy_image(size: int = 33, softness: float = 0.7) -> Tensor:
-    """A smooth letter "F" on a dark background: ``[1, 1, size, size]``, values in ``[0, 1]``.
-
-    The "F" has no rotation or mirror symmetry, so every element of ``C_N`` or ``D_N`` gives a
-    visibly different picture. It fits inside the inscribed disk, so rotating it by any angle
-    crops nothing. ``softness`` is the width of its edges in pixels: larger is smoother (and
-    easier to rotate by interpolation without error).
-    """
-    if size < 5:
-        raise ValueError(f"toy_image needs size >= 5 pixels, got {size}")
-    if softness <= 0:
-        raise ValueError(f"softness must be positive, got {softness}")
-    x, y = coordinate_grid(size, dtype=torch.float64)
-    to_pixels = (size - 1) / 2  # one unit of the [-1, 1] grid in pixels
-    # (x0, x1, y0, y1) of the strokes: the stem, the top bar, the middle bar
-    strokes = [(-0.4, -0.16, -0.56, 0.56), (-0.4, 0.4, -0.56, -0.32), (-0.4, 0.2, -0.11, 0.11)]
-    inside = torch.stack([
-        torch.minimum(torch.minimum(x - x0, x1 - x), torch.minimum(y - y0, y1 - y))
-        for x0, x1, y0, y1 in strokes
-    ]).amax(0)  # > 0 inside the letter: distance to the nearest edge of the stroke it is in
-    img = torch.sigmoid(inside * to_pixels / softness)
-    return img.to(torch.get_default_dtype())[None, None]
-
-
-# -- small plotting helpers ----------------------------------------------------------------------
-def _np(x: Tensor):
-    return x.detach().to("cpu", torch.float32).numpy()
-
-
-def _clean(ax) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def _label(group: Group) -> str:
-    """A short name such as ``C4`` or ``D4`` (the ``N`` the group was built with)."""
-    letter = {"CyclicGroup": "C", "DihedralGroup": "D"}.get(type(group).__name__)
-    if letter is None:
-        return f"{type(group).__name__}(|G|={group.order})"
-    return f"{letter}{getattr(group, 'n', group.order)}"
 
 
 def _symmetric_limits(x: Tensor) -> Tuple[float, float]:
@@ -86,17 +37,6 @@ def _symmetric_limits(x: Tensor) -> Tuple[float, float]:
     return -m, m
 
 
-def _grid_of_axes(rows: int, cols: int, cell: float, title: Optional[str]):
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(cell * cols + 0.6, cell * rows + (0.6 if title else 0.2)),
-        squeeze=False, constrained_layout=True,
-    )
-    if title:
-        fig.suptitle(title)
-    return fig, axes
-
-
-# -- kernels -------------------------------------------------------------------------------------
 def plot_kernel_grid(group: Group, kernel_size: int, index: int = 1, ax=None):
     """Where a kernel is read for one group element: the grid ``p`` and the points ``g⁻¹ p``.
 
@@ -114,10 +54,10 @@ def plot_kernel_grid(group: Group, kernel_size: int, index: int = 1, ax=None):
     g = group.elements(torch.float64)[index]
     moved = group.left_action_on_R2(group.inverse(g), grid)[0]  # [k, k, 2]
     ax.add_patch(plt.Rectangle((-1, -1), 2, 2, fill=False, lw=0.8, ls="--", color="0.6"))
-    ax.scatter(_np(grid[0]).ravel(), _np(grid[1]).ravel(), s=46, color="0.82", zorder=1,
+    ax.scatter(to_array(grid[0]).ravel(), to_array(grid[1]).ravel(), s=46, color="0.82", zorder=1,
                label="pixel centres p")
     order = torch.arange(kernel_size * kernel_size)
-    ax.scatter(_np(moved[..., 0]).ravel(), _np(moved[..., 1]).ravel(), s=14, c=_np(order),
+    ax.scatter(to_array(moved[..., 0]).ravel(), to_array(moved[..., 1]).ravel(), s=14, c=to_array(order),
                cmap="plasma", zorder=2, label="read from g⁻¹p")
     ax.set_xlim(-1.55, 1.55)
     ax.set_ylim(1.55, -1.55)  # rows grow downwards, as in an image
@@ -125,7 +65,7 @@ def plot_kernel_grid(group: Group, kernel_size: int, index: int = 1, ax=None):
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     name = group.element_names()[index]
-    ax.set_title(f"{_label(group)}, g = {name}", fontsize=10)
+    ax.set_title(f"{group_label(group)}, g = {name}", fontsize=10)
     return ax
 
 
@@ -193,7 +133,7 @@ def plot_kernel_bank(
         )
     rows, cols = kernels.shape[:2]
     vmin, vmax = _symmetric_limits(kernels)
-    fig, axes = _grid_of_axes(rows, cols, cell, title)
+    fig, axes = grid_of_axes(rows, cols, cell, title)
     source = None
     if show_source and isinstance(layer, GroupConvolution):
         g = layer.group
@@ -201,8 +141,8 @@ def plot_kernel_bank(
     for r in range(rows):
         for c in range(cols):
             ax = axes[r, c]
-            im = ax.imshow(_np(kernels[r, c]), cmap=cmap, vmin=vmin, vmax=vmax)
-            _clean(ax)
+            im = ax.imshow(to_array(kernels[r, c]), cmap=cmap, vmin=vmin, vmax=vmax)
+            clean_axes(ax)
             if r == 0 and names is not None and c < len(names):
                 label = f"h = {names[c]}" if row_labels is not None else names[c]
                 ax.set_title(label, fontsize=9)
@@ -211,60 +151,6 @@ def plot_kernel_bank(
             if source is not None:
                 ax.set_xlabel(f"ψ[{names[int(source[r, c])]}]", fontsize=8, labelpad=2)
     fig.colorbar(im, ax=axes, shrink=0.8 if rows > 1 else 0.9, aspect=30 if rows > 2 else 12)
-    return fig
-
-
-# -- feature maps --------------------------------------------------------------------------------
-def plot_group_feature_maps(
-    x: Tensor,
-    names: Optional[Sequence[str]] = None,
-    row_labels: Optional[Sequence[str]] = None,
-    channels: Optional[Sequence[int]] = None,
-    title: Optional[str] = None,
-    cell: float = 1.2,
-    cmap: str = FEATURE_CMAP,
-) -> Figure:
-    """Draw a feature map on a group: one row per channel, one column per group element.
-
-    Args:
-        x: ``[|G|, H, W]`` (one channel) or ``[C, |G|, H, W]``; a batch ``[B, C, |G|, H, W]`` is
-            accepted and its first item drawn.
-        names: labels of the group elements (columns), e.g. ``group.element_names()``.
-        row_labels: labels of the rows (``"channel c"`` by default).
-        channels: which channels to draw (all by default).
-        title: a title for the figure.
-        cell: size of one panel in inches.
-        cmap: colour map; the scale is shared by all panels so that values compare.
-
-    Returns:
-        The figure.
-    """
-    x = x.detach()
-    if x.dim() == 5:
-        x = x[0]
-    if x.dim() == 3:
-        x = x[None]
-    if x.dim() != 4:
-        raise ValueError(
-            f"plot_group_feature_maps expects [|G|, H, W], [C, |G|, H, W] or "
-            f"[B, C, |G|, H, W], got {list(x.shape)}"
-        )
-    channels = list(range(x.shape[0])) if channels is None else list(channels)
-    x = x[channels]
-    rows, cols = x.shape[:2]
-    row_labels = row_labels or [f"channel {c}" for c in channels]
-    vmin, vmax = float(x.min()), float(x.max())
-    fig, axes = _grid_of_axes(rows, cols, cell, title)
-    for r in range(rows):
-        for c in range(cols):
-            ax = axes[r, c]
-            im = ax.imshow(_np(x[r, c]), cmap=cmap, vmin=vmin, vmax=vmax)
-            _clean(ax)
-            if r == 0 and names is not None:
-                ax.set_title(names[c], fontsize=9)
-            if c == 0 and rows > 1:
-                ax.set_ylabel(row_labels[r], fontsize=9)
-    fig.colorbar(im, ax=axes, shrink=0.8, aspect=30 if rows > 2 else 12)
     return fig
 
 
@@ -320,49 +206,59 @@ def plot_equivariance(
     gx = transform(x, group, index, in_kind, method)
     fx, fgx = module(x), module(gx)
     gfx = transform(fx, group, index, "regular", method)
-    err = float((fgx.double() - gfx.double()).norm() / fx.double().norm().clamp_min(1e-300))
+    err = float(equivariance_error(module, x, group, in_kind, out_kind, method)[index])
+    fig, axes = _equivariance_panels(group, index, (x, gx), in_kind,
+                                     [fx[0, channel], fgx[0, channel], gfx[0, channel]], cell)
+    if arrows:
+        _equivariance_arrows(fig, axes, group, index)
+    fig.suptitle(
+        f"{group_label(group)}, g = {group.element_names()[index]}: "
+        f"‖Φ(g·x) − g·Φ(x)‖ / ‖Φ(x)‖ = {err:.1e}",
+        fontsize=10,
+    )
+    return fig
+
+
+def _equivariance_panels(group: Group, index: int, inputs, in_kind: str, panels, cell: float):
+    """The inputs ``x``, ``g·x`` on top, then one row per element ``h`` of the three outputs."""
     n, names = group.order, group.element_names()
-    panels = [fx[0, channel], fgx[0, channel], gfx[0, channel]]  # each [|G|, H, W]
     vmin = min(float(p.min()) for p in panels)
     vmax = max(float(p.max()) for p in panels)
-
     fig, axes = plt.subplots(n + 1, 3, figsize=(3 * cell + 1.2, (n + 1) * cell + 0.8),
                              squeeze=False, constrained_layout=True)
     g = names[index]
-    ins = [_first_picture(x, in_kind), _first_picture(gx, in_kind)]
     labels = ["input x", f"input {g}·x"]
     if in_kind == "regular":
         labels = [f"{lab} (c=0, h={names[0]})" for lab in labels]
-    for c, (pic, label) in enumerate(zip(ins, labels)):
-        axes[0, c].imshow(_np(pic), cmap="gray")
+    for c, (pic, label) in enumerate(zip(inputs, labels)):
+        axes[0, c].imshow(to_array(_first_picture(pic, in_kind)), cmap="gray")
         axes[0, c].set_title(label, fontsize=9)
-        _clean(axes[0, c])
+        clean_axes(axes[0, c])
     axes[0, 2].axis("off")
     titles = ["Φ(x)", f"Φ({g}·x)", f"{g}·Φ(x)"]
     for r in range(n):
         for c in range(3):
             ax = axes[r + 1, c]
-            ax.imshow(_np(panels[c][r]), cmap=FEATURE_CMAP, vmin=vmin, vmax=vmax)
-            _clean(ax)
+            ax.imshow(to_array(panels[c][r]), cmap=FEATURE_CMAP, vmin=vmin, vmax=vmax)
+            clean_axes(ax)
             if r == 0:
                 ax.set_title(titles[c], fontsize=9)
             if c == 0:
                 ax.set_ylabel(f"h = {names[r]}", fontsize=9)
-    if arrows:
-        target = group.cayley_table()[index]  # row h of Φ(x) reappears at row g h of Φ(g x)
-        for r in range(n):
-            t = int(target[r])
-            con = ConnectionPatch(
-                xyA=(1.0, 0.5), coordsA=axes[r + 1, 0].transAxes,
-                xyB=(0.0, 0.5), coordsB=axes[t + 1, 1].transAxes,
-                arrowstyle="-|>", color="crimson", lw=0.9, alpha=0.8,
-            )
-            fig.add_artist(con)
-    fig.suptitle(
-        f"{_label(group)}, g = {g}: ‖Φ(g·x) − g·Φ(x)‖ / ‖Φ(x)‖ = {err:.1e}",
-        fontsize=10,
-    )
-    return fig
+    return fig, axes
+
+
+def _equivariance_arrows(fig, axes, group: Group, index: int) -> None:
+    """Arrows from row ``h`` of ``Φ(x)`` to row ``g h`` of ``Φ(g·x)``, where it reappears."""
+    target = group.cayley_table()[index]
+    for r in range(group.order):
+        t = int(target[r])
+        con = ConnectionPatch(
+            xyA=(1.0, 0.5), coordsA=axes[r + 1, 0].transAxes,
+            xyB=(0.0, 0.5), coordsB=axes[t + 1, 1].transAxes,
+            arrowstyle="-|>", color="crimson", lw=0.9, alpha=0.8,
+        )
+        fig.add_artist(con)
 
 
 def plot_restriction(x: Tensor, restriction: Restriction, channel: int = 0,
@@ -400,14 +296,14 @@ def plot_restriction(x: Tensor, restriction: Restriction, channel: int = 0,
     fig, axes = plt.subplots(m + 1, n, figsize=(cell * n + 0.8, cell * (m + 1) + 0.9),
                              squeeze=False, constrained_layout=True)
     fig.suptitle(
-        f"top: one channel on {_label(restriction.group)}, [{n}, H, W]; below: "
-        f"after Restriction, {m} channels on {_label(restriction.subgroup)}, "
+        f"top: one channel on {group_label(restriction.group)}, [{n}, H, W]; below: "
+        f"after Restriction, {m} channels on {group_label(restriction.subgroup)}, "
         f"[{m}, {sub}, H, W]", fontsize=10,
     )
     for j in range(n):
-        axes[0, j].imshow(_np(pic[j]), cmap=FEATURE_CMAP, vmin=vmin, vmax=vmax)
+        axes[0, j].imshow(to_array(pic[j]), cmap=FEATURE_CMAP, vmin=vmin, vmax=vmax)
         axes[0, j].set_title(names[j], fontsize=9)
-        _clean(axes[0, j])
+        clean_axes(axes[0, j])
     axes[0, 0].set_ylabel("before", fontsize=9)
     for r in range(m):
         for j in range(n):
@@ -415,99 +311,9 @@ def plot_restriction(x: Tensor, restriction: Restriction, channel: int = 0,
             if j >= sub:
                 ax.axis("off")
                 continue
-            ax.imshow(_np(y[r, j]), cmap=FEATURE_CMAP, vmin=vmin, vmax=vmax)
+            ax.imshow(to_array(y[r, j]), cmap=FEATURE_CMAP, vmin=vmin, vmax=vmax)
             ax.set_title(f"from {names[int(src[r, j])]}", fontsize=8)
-            _clean(ax)
+            clean_axes(ax)
             if j == 0:
                 ax.set_ylabel(f"channel {r}", fontsize=9)
     return fig
-
-
-# -- compute -------------------------------------------------------------------------------------
-class LayerMacs(NamedTuple):
-    """Multiply-accumulates of one layer for one image."""
-
-    name: str  #: the module's name in the model
-    kind: str  #: its class name
-    output_shape: Tuple[int, ...]  #: its output for one image (no batch dimension)
-    params: int  #: its own parameters
-    macs: int  #: multiply-accumulates per image
-
-
-def _layer_macs(module: nn.Module, out: Tensor, batch: int) -> int:
-    per_image = out.numel() // batch  # output values per image
-    if isinstance(module, _GroupConvBase):
-        # The conv2d it runs: C_out*|G| outputs, each a sum over C_in*|G_in| * k*k inputs.
-        g_in = module.group.order if module.in_kind == "regular" else 1
-        return per_image * module.in_channels * g_in * module.kernel_size ** 2
-    if isinstance(module, nn.Conv2d):
-        kh, kw = module.kernel_size
-        return per_image * (module.in_channels // module.groups) * kh * kw
-    if isinstance(module, nn.Linear):
-        return per_image * module.in_features
-    raise TypeError(f"no MAC rule for {type(module).__name__}")
-
-
-@torch.no_grad()
-def count_macs(model: nn.Module, input_shape: Sequence[int]) -> List[LayerMacs]:
-    """Count the multiply-accumulates (MACs) of every convolution and linear layer, per image.
-
-    Runs one forward pass on zeros with forward hooks on :class:`torch.nn.Conv2d`,
-    :class:`torch.nn.Linear`, :class:`~gcnn.layers.LiftingConvolution` and
-    :class:`~gcnn.layers.GroupConvolution`. A group layer costs what the ``conv2d`` it runs
-    costs: ``C_out·|G| × C_in·|G_in| × k² × H'·W'`` MACs, with ``|G_in| = 1`` for the lifting
-    layer. Not counted: biases, norms, ReLUs, pooling (no multiply-accumulates, or few) and the
-    expansion of the kernel bank (once per forward pass in training, shared by the batch, and
-    cached in ``eval()`` mode).
-
-    Args:
-        model: any module.
-        input_shape: ``[C, H, W]`` or ``[B, C, H, W]`` (the count is divided by ``B``).
-
-    Returns:
-        One :class:`LayerMacs` per counted layer, in the order they ran. See :func:`mac_table`.
-    """
-    shape = list(input_shape)
-    if len(shape) == 3:
-        shape = [1] + shape
-    if len(shape) != 4:
-        raise ValueError(f"input_shape must be [C, H, W] or [B, C, H, W], got {list(input_shape)}")
-    batch = shape[0]
-    p = next(iter(model.parameters()), None)
-    x = torch.zeros(shape, device=p.device if p is not None else None,
-                    dtype=p.dtype if p is not None else None)
-    rows: List[LayerMacs] = []
-    names = {m: n for n, m in model.named_modules()}
-
-    def hook(module, _inputs, out):
-        rows.append(LayerMacs(
-            name=names.get(module, "") or type(module).__name__,
-            kind=type(module).__name__,
-            output_shape=tuple(out.shape[1:]),
-            params=sum(q.numel() for q in module.parameters(recurse=False)),
-            macs=_layer_macs(module, out, batch),
-        ))
-
-    kinds = (nn.Conv2d, nn.Linear, _GroupConvBase)
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
-    try:
-        model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return rows
-
-
-def mac_table(rows: Sequence[LayerMacs], title: Optional[str] = None) -> str:
-    """Format :func:`count_macs` rows as a text table with a total line."""
-    lines = [title] if title else []
-    header = f"{'layer':<18}{'kind':<20}{'output (per image)':<22}{'params':>10}{'MACs':>14}"
-    lines += [header, "-" * len(header)]
-    for r in rows:
-        shape = "x".join(str(s) for s in r.output_shape)
-        lines.append(f"{r.name:<18}{r.kind:<20}{shape:<22}{r.params:>10,}{r.macs:>14,}")
-    lines.append("-" * len(header))
-    total_p = sum(r.params for r in rows)
-    total_m = sum(r.macs for r in rows)
-    lines.append(f"{'total':<60}{total_p:>10,}{total_m:>14,}")
-    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""Markdown tables of results: training runs, seeds, schedules.
+
+Runs are the contents of a training run's ``metrics.json`` (or of a shipped model's
+``gcnn/pretrained/NAME.json``). Show a table in a notebook with
+``IPython.display.Markdown(table)``.
+
+* :func:`metrics_table`: one row per run (accuracies, parameters, MACs, epochs, device);
+* :func:`seed_table`, :func:`mean_sd`: several seeds of each model as mean ± standard deviation;
+* :func:`sweep_summary`: a run's accuracy-vs-angle sweep in four numbers;
+* :func:`results_tables`: the README's two tables, runs of one recipe pooled over seeds;
+* :func:`schedule_table`: :func:`gcnn.builders.schedule_report` results (the static twin of
+  :func:`gcnn.widgets.schedule_widget`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import List, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from .builders import ScheduleReport, build_model_from_config
+from .experiments import differences_besides_seed
+from .metrics import count_macs
+
+__all__ = [
+    "macs_per_image",
+    "metrics_table",
+    "SweepSummary",
+    "sweep_summary",
+    "mean_sd",
+    "runs_of",
+    "seed_table",
+    "row_key",
+    "results_tables",
+    "format_error",
+    "schedule_table",
+]
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * float(x):.2f} %"
+
+
+def macs_per_image(metrics: dict) -> int:
+    """Multiply-accumulates of one 28x28 digit through a run's model.
+
+    ``metrics`` is a run's ``metrics.json`` contents (or anything with its ``"model_config"``);
+    the model is rebuilt untrained from that config and counted with
+    :func:`gcnn.metrics.count_macs`.
+    """
+    model = build_model_from_config(metrics["model_config"]).eval()
+    return sum(r.macs for r in count_macs(model, [1, 28, 28]))
+
+
+def metrics_table(metrics: Mapping[str, dict]) -> str:
+    """A markdown table of training runs, one row per ``{name: metrics.json contents}``.
+
+    Columns: upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates
+    per image (:func:`macs_per_image`; "–" without a model config), best epoch (of how many),
+    seconds per training epoch, and the device (with its thread count on the CPU).
+    """
+    if not metrics:
+        raise ValueError("metrics_table needs at least one run")
+    head = ("model", "upright test", "rotated test (fixed)", "parameters", "MACs / image",
+            "best epoch", "seconds / epoch", "device")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * 6 + [":--"]) + "|"]
+    for name, m in metrics.items():
+        missing = [k for k in ("test_acc", "rotated_test_acc", "num_parameters") if k not in m]
+        if missing:
+            raise KeyError(f"metrics of {name!r} lack {missing}: is the run finished?")
+        epochs = m.get("config", {}).get("epochs")
+        best = f"{m.get('best_epoch')} of {epochs}" if epochs else f"{m.get('best_epoch')}"
+        sec = m.get("seconds_per_epoch")
+        device = str(m.get("device", "?"))
+        if device.startswith("cpu") and m.get("threads"):
+            device += f", {m['threads']} thread" + ("s" if m["threads"] != 1 else "")
+        macs = f"{macs_per_image(m) / 1e6:.1f} M" if "model_config" in m else "–"
+        row = (name, _pct(m["test_acc"]), _pct(m["rotated_test_acc"]),
+               f"{int(m['num_parameters']):,}", macs, best, "–" if sec is None else f"{sec:,.0f}",
+               device)
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+class SweepSummary(NamedTuple):
+    """A run's accuracy-vs-angle sweep in four numbers (fractions in ``[0, 1]``, angle in degrees).
+
+    ``mean`` is the accuracy averaged over the whole circle, which a test set turned by uniform
+    random angles estimates; ``upright - mean`` is what turning costs the model. A model reaches
+    a high ``mean`` only if it is good upright *and* loses little when the digit turns.
+    """
+
+    upright: float
+    mean: float
+    lowest: float
+    lowest_angle: float
+
+    @property
+    def turning_cost(self) -> float:
+        return self.upright - self.mean
+
+
+def sweep_summary(metrics: dict) -> SweepSummary:
+    """Summarise ``metrics["accuracy_vs_angle"]`` (evenly spaced angles starting at 0°)."""
+    sweep = metrics["accuracy_vs_angle"]
+    angles, acc = list(sweep["angles"]), list(sweep["accuracy"])
+    if not angles or len(angles) != len(acc) or angles[0] != 0.0:
+        raise ValueError(f"a sweep needs one accuracy per angle, starting at 0°; got "
+                         f"{len(angles)} angles (first {angles[:1]}) and {len(acc)} accuracies")
+    lowest, at = min(zip(acc, angles))
+    return SweepSummary(upright=acc[0], mean=sum(acc) / len(acc), lowest=lowest, lowest_angle=at)
+
+
+def mean_sd(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
+    """``"mean ± sd"`` of ``values`` times ``scale`` (sample standard deviation); one value alone.
+
+    >>> mean_sd([0.981, 0.987, 0.984], digits=2)
+    '98.40 ± 0.30'
+    """
+    values = [float(v) * scale for v in values]
+    if not values:
+        raise ValueError("mean_sd needs at least one value")
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    sd = float(np.std(values, ddof=1))
+    return f"{float(np.mean(values)):.{digits}f} ± {sd:.{digits}f}"
+
+
+def runs_of(name: str, runs) -> List[dict]:
+    """One run (a dict) or several seeds (a sequence of dicts) of ``name`` as a non-empty list."""
+    runs = [runs] if isinstance(runs, Mapping) else list(runs)
+    if not runs:
+        raise ValueError(f"no runs given for {name!r}")
+    return runs
+
+
+def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
+    """A markdown table of several seeds per model: ``{name: [metrics of each seed]}``.
+
+    Columns: the seeds used, upright and fixed-rotated test accuracy and the sweep's mean over
+    the circle (each mean ± standard deviation over the seeds, in %), and seconds per training
+    epoch. Every run of a row must have the same training settings but for the seed.
+    """
+    if not runs:
+        raise ValueError("seed_table needs at least one model")
+    head = ("model", "seeds", "upright test (%)", "rotated test, fixed (%)",
+            "mean over 360° (%)", "seconds / epoch")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--", ":--"] + ["--:"] * 4) + "|"]
+    for name, ms in runs.items():
+        ms = runs_of(name, ms)
+        if any(differences_besides_seed(ms[0]["config"], m["config"]) for m in ms[1:]):
+            raise ValueError(f"the runs of {name!r} differ in more than their seed")
+        seeds = ", ".join(str(m["config"]["seed"]) for m in ms)
+        row = (name, seeds, mean_sd([m["test_acc"] for m in ms], digits=2),
+               mean_sd([m["rotated_test_acc"] for m in ms]),
+               mean_sd([sweep_summary(m).mean for m in ms]),
+               mean_sd([m["seconds_per_epoch"] for m in ms], scale=1, digits=0))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+
+def format_error(e: float) -> str:
+    """A relative error as the tables show it: ``3e-08`` below 1e-4, else ``0.42``."""
+    return f"{e:.0e}" if e < 1e-4 else f"{e:.2f}"
+
+
+def schedule_table(reports: Sequence[ScheduleReport]) -> str:
+    """A markdown table of :func:`schedule_report` results.
+
+    Invalid schedules get a row marked ``no (1)``, ``no (2)``, ...; the reasons follow the table
+    as a numbered list (long error messages would squeeze the columns). Show it in a notebook
+    with ``IPython.display.Markdown(schedule_table(reports))``.
+    """
+    reasons = []
+    lines = [
+        "| schedule | valid | channels | parameters | MACs / image | error 90° | error 180° "
+        "| error 270° | logits ignore |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in reports:
+        if not r.valid:
+            reasons.append(f"{len(reasons) + 1}. {r.schedule}: {r.message}")
+            lines.append(f"| {r.schedule} | no ({len(reasons)}) | | | | | | | |")
+            continue
+        errs = " | ".join(format_error(e) for e in r.errors)
+        macs = f"{r.macs / 1e6:.1f} M" if r.macs is not None else ""
+        chans = ", ".join(str(c) for c in r.hidden_channels)
+        lines.append(f"| {r.schedule} | yes | {chans} | {r.params:,} | {macs} | {errs} "
+                     f"| {r.invariant_to} |")
+    if reasons:
+        lines += ["", "Invalid:", ""] + reasons
+    return "\n".join(lines)
+
+
+def row_key(m: dict) -> str:
+    """The README's name of a run's model: ``CNN (32 channels)``, ``GCNN C4 (16 channels)``."""
+    cfg = m["model_config"]
+    augmented = m["config"].get("augment", "none") == "rotate"
+    extra = " + rotation augmentation" if augmented else ""
+    if cfg["model"] == "cnn":
+        return f"CNN ({cfg['hidden_channels']} channels){extra}"
+    group, channels = cfg["group"], cfg["hidden_channels"]
+    if isinstance(group, (list, tuple)):           # one group per convolution
+        group = ",".join(group)
+    if isinstance(channels, (list, tuple)):
+        channels = ",".join(map(str, channels))
+    return f"GCNN {group} ({channels} channels){extra}"
+
+
+def _where(ms) -> str:
+    """The device and thread counts of a row's runs: ``cpu, 2 thread(s)``, ``cpu, 1/2 thread(s)``."""
+    devices = "/".join(sorted({str(m["device"]) for m in ms}))
+    threads = "/".join(sorted({str(m.get("threads", "?")) for m in ms}))
+    return f"{devices}, {threads} thread(s)"
+
+
+def _accuracy_table(rows) -> List[str]:
+    lines = ["| model | epochs | seeds | parameters | MACs / image | upright test acc. (%) "
+             "| rotated test acc. (%) | s / epoch | device |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (key, epochs), ms in rows.items():
+        lines.append(
+            f"| {key} | {epochs} | {len(ms)} | {ms[0]['num_parameters']:,} "
+            f"| {macs_per_image(ms[0]) / 1e6:.1f} M "
+            f"| {mean_sd([m['test_acc'] for m in ms], digits=2)} "
+            f"| {mean_sd([m['rotated_test_acc'] for m in ms])} "
+            f"| {mean_sd([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
+            f"| {_where(ms)} |"
+        )
+    return lines
+
+
+def _sweep_table(rows) -> List[str]:
+    lines = ["| model | epochs | digits in the sweep | acc. at 0° (%) | at 45° (%) | at 90° (%) "
+             "| at 180° (%) | lowest (%), at angle | mean over 360° (%) | 0° minus mean (points) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (key, epochs), ms in rows.items():
+        sweeps = [m["accuracy_vs_angle"] for m in ms]
+        at = {a: [s["accuracy"][s["angles"].index(a)] for s in sweeps]
+              for a in (0.0, 45.0, 90.0, 180.0)}
+        summaries = [sweep_summary(m) for m in ms]
+        low_angles = ", ".join(f"{s.lowest_angle:g}°" for s in summaries)
+        lines.append(
+            f"| {key} | {epochs} | {sweeps[0]['num_digits']:,} "
+            + "".join(f"| {mean_sd(v)} " for v in at.values())
+            + f"| {mean_sd([s.lowest for s in summaries])} at {low_angles} "
+            + f"| {mean_sd([s.mean for s in summaries])} "
+            + f"| {mean_sd([s.turning_cost for s in summaries])} |"
+        )
+    return lines
+
+
+def results_tables(runs: Sequence[dict]) -> str:
+    """The README's two tables of finished runs (``metrics.json`` contents).
+
+    Runs with the same model, group, augmentation and number of epochs are one row: mean ±
+    standard deviation over their seeds. The first table gives the test accuracies (with
+    parameters and multiply-accumulates per 28x28 image, counted on the rebuilt model), the
+    second the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of each run,
+    the mean over the whole circle and how far it falls below upright.
+    """
+    rows = defaultdict(list)
+    for m in runs:
+        rows[row_key(m), m["config"]["epochs"]].append(m)
+    return "\n".join(_accuracy_table(rows) + [""] + _sweep_table(rows))

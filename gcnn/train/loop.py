@@ -1,0 +1,335 @@
+"""The training loop: fit one model on upright digits, keep the best epoch, test it rotated.
+
+Models are trained on upright digits only; after every epoch the upright validation accuracy
+picks the best checkpoint, which is then tested on upright digits, on the fixed rotated test set
+and at every ``angle_step`` degrees. ``augment="rotate"`` turns every training digit by a fresh
+random angle, uniform in [0°, 360°), each time it is drawn (bilinear, as the rotated test set).
+
+A run directory holds ``best.pt`` (the best model by validation accuracy), ``last.pt``
+(everything needed to resume: model, optimizer, epoch, random states, history) and
+``metrics.json``; all are written atomically (:mod:`gcnn.checkpoint`). A resumed run ends with
+the same weights and metrics as an uninterrupted one (on the CPU, bit for bit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import data
+from ..builders import build_model_from_config
+from ..checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    save_atomic,
+    write_json_atomic,
+)
+from ..experiments import TrainConfig, config_differences
+from ..metrics import accuracy_vs_angle, count_parameters, evaluate
+
+__all__ = ["FIRST_N_ROTATED", "pick_device", "train"]
+
+#: Digits of the fixed rotated test set whose accuracy is recorded exactly for later checks.
+FIRST_N_ROTATED = 2000
+#: Settings that may differ when resuming (more epochs continue a finished run).
+_RESUMABLE = ("epochs",)
+
+
+def pick_device(name: Optional[str] = None) -> torch.device:
+    """``None``/``"auto"``: CUDA if present, else Apple MPS, else the CPU; otherwise ``name``."""
+    if name in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def _subset(pair: Tuple[Tensor, Tensor], n: Optional[int]) -> Tuple[Tensor, Tensor]:
+    x, y = pair
+    return (x, y) if n is None else (x[:n], y[:n])
+
+
+def _augment_generator(cfg: TrainConfig) -> Optional[torch.Generator]:
+    """The generator of the augmentation angles (its own stream, so shuffling is unchanged)."""
+    if cfg.augment == "none":
+        return None
+    return torch.Generator().manual_seed(cfg.seed + 1_000_003)
+
+
+def _rng_state(shuffle: torch.Generator, augment: Optional[torch.Generator] = None) -> dict:
+    state = {"shuffle": shuffle.get_state(), "torch": torch.get_rng_state()}
+    if augment is not None:
+        state["augment"] = augment.get_state()
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, shuffle: torch.Generator,
+                   augment: Optional[torch.Generator] = None) -> None:
+    shuffle.set_state(state["shuffle"])
+    if augment is not None:
+        augment.set_state(state["augment"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        try:
+            torch.cuda.set_rng_state_all(state["cuda"])
+        except (RuntimeError, IndexError):
+            pass  # a different number of GPUs: the CUDA generators are not used for training
+
+
+def _versions() -> dict:
+    import torchvision
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "platform": platform.platform()}
+
+
+def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, augment=None):
+    """One pass over ``x``; ``augment`` (a generator) turns each batch by random angles."""
+    model.train()
+    n = x.shape[0]
+    perm = torch.randperm(n, generator=shuffle)
+    steps = math.ceil(n / batch_size)
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    loss_sum = torch.zeros((), device=device, dtype=acc_dtype)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    seen = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+    try:
+        for step in range(steps):
+            idx = perm[step * batch_size : (step + 1) * batch_size]
+            xb = x[idx.to(x.device)].to(device, non_blocking=True)
+            yb = y[idx.to(y.device)].to(device, non_blocking=True)
+            if augment is not None:
+                xb = data.rotate(xb, torch.rand(idx.numel(), generator=augment,
+                                                dtype=torch.float64) * 360.0)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach().to(acc_dtype) * idx.numel()
+            correct += (logits.detach().argmax(dim=1) == yb).sum()
+            seen += idx.numel()
+            if bar is not None:
+                bar.update(1)
+                if step % 10 == 0 or step == steps - 1:
+                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}",
+                                    acc=f"{correct.item() / seen:.4f}")
+    finally:
+        if bar is not None:
+            bar.close()
+    loss_value = loss_sum.item() / seen
+    if not math.isfinite(loss_value):
+        raise FloatingPointError(f"the training loss became {loss_value}; try a lower --lr")
+    return loss_value, correct.item() / seen
+
+
+def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
+    """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep."""
+    test = _subset(data.test_set(root), cfg.eval_subset)
+    rot_x, rot_y = data.fixed_rotated_test_set(root)
+    rot = _subset((rot_x, rot_y), cfg.eval_subset)
+    angles = [float(a) for a in torch.arange(0.0, 360.0, cfg.angle_step, dtype=torch.float64)]
+    sizes = [n for n in (cfg.sweep_subset, cfg.eval_subset) if n is not None]
+    sweep_x, sweep_y = _subset(data.test_set(root), min(sizes) if sizes else None)
+    sweep = accuracy_vs_angle(model, angles, sweep_x, sweep_y, progress=progress)
+    return {
+        "test_acc": evaluate(model, *test),
+        "rotated_test_acc": evaluate(model, *rot),
+        "rotated_test_acc_first2000": evaluate(
+            model, rot_x[:FIRST_N_ROTATED], rot_y[:FIRST_N_ROTATED]),
+        "accuracy_vs_angle": {"angles": angles, "accuracy": sweep,
+                              "num_digits": int(sweep_x.shape[0])},
+        "eval_sizes": {"test": int(test[0].shape[0]), "rotated_test": int(rot[0].shape[0]),
+                       "rotated_test_first2000": min(FIRST_N_ROTATED, int(rot_x.shape[0]))},
+    }
+
+
+class _Run:
+    """The state of one training run: model, optimizer, generators, history, best epoch."""
+
+    def __init__(self, cfg: TrainConfig, out: Path, dev: torch.device):
+        self.cfg, self.out, self.dev = cfg, out, dev
+        self.last_path, self.best_path = out / "last.pt", out / "best.pt"
+        self.metrics_path = out / "metrics.json"
+        torch.manual_seed(cfg.seed)
+        self.model = build_model_from_config(cfg.model_config()).to(dev)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr,
+                                    weight_decay=cfg.weight_decay)
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.augment = _augment_generator(cfg)
+        self.history: List[dict] = []
+        self.best = {"epoch": None, "val_acc": -1.0}
+        self.start_epoch, self.elapsed_before = 0, 0.0
+        self.cfg_dict = dataclasses.asdict(cfg)
+
+    def resume(self) -> None:
+        """Load ``last.pt`` into this run (its settings must match, but for ``epochs``)."""
+        if not self.last_path.is_file():
+            raise FileNotFoundError(f"--resume: there is no {self.last_path} to resume from; "
+                                    f"start the run without --resume")
+        ckpt = load_checkpoint(self.last_path)
+        diffs = [f"{k}: checkpoint {o!r} vs requested {n!r}" for k, (o, n) in config_differences(
+            ckpt.get("train_config", {}), self.cfg_dict, ignore=_RESUMABLE).items()]
+        if diffs or ckpt["model_config"] != self.cfg.model_config():
+            raise CheckpointError(
+                f"{self.last_path} was written by a run with other settings, so it cannot be "
+                f"resumed with these: {'; '.join(diffs) or 'model config differs'}. Use the same "
+                f"options or another --out directory."
+            )
+        try:
+            self.model.load_state_dict(ckpt["model_state"])
+            self.opt.load_state_dict(ckpt["optimizer_state"])
+            _set_rng_state(ckpt["rng"], self.shuffle, self.augment)
+            self.history = list(ckpt["history"])
+            self.best = dict(ckpt["best"])
+            self.start_epoch = int(ckpt["epoch"])
+            self.elapsed_before = float(ckpt.get("wall_time_seconds", 0.0))
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{self.last_path} is incomplete or does not fit this model: "
+                                  f"{type(err).__name__}: {err}") from err
+
+    def _checkpoint(self, epoch: int, **extra) -> dict:
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                "model_config": self.cfg.model_config(), "train_config": self.cfg_dict,
+                "model_state": state, "epoch": epoch, **extra}
+
+    def save(self, epoch: int, val_acc: float, elapsed: float) -> None:
+        """Write ``best.pt`` (when ``val_acc`` is the best so far) and ``last.pt``."""
+        if val_acc > self.best["val_acc"]:
+            self.best = {"epoch": epoch, "val_acc": val_acc}
+            save_atomic(self._checkpoint(epoch, val_acc=val_acc), self.best_path)
+        save_atomic(self._checkpoint(
+            epoch, optimizer_state=self.opt.state_dict(), history=self.history, best=self.best,
+            rng=_rng_state(self.shuffle, self.augment), wall_time_seconds=elapsed,
+        ), self.last_path)
+
+    def metrics(self, train_size: int, val_size: int, elapsed: float, command, resumed) -> dict:
+        """The ``metrics.json`` of the run so far (``"finished": False``)."""
+        epoch_seconds = [h["seconds"] for h in self.history]
+        dev = self.dev
+        return {
+            "finished": False,
+            "config": self.cfg_dict,
+            "model_config": self.cfg.model_config(),
+            "data": {"train_size": train_size, "val_size": val_size,
+                     "split_seed": data.SPLIT_SEED, "rotation_seed": data.ROTATION_SEED},
+            "num_parameters": count_parameters(self.model),
+            "history": self.history,
+            "best_epoch": self.best["epoch"],
+            "best_val_acc": self.best["val_acc"] if self.best["epoch"] is not None else None,
+            "seconds_per_epoch": (sum(epoch_seconds) / len(epoch_seconds)
+                                  if epoch_seconds else None),
+            "wall_time_seconds": elapsed,
+            "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})"
+                                  if dev.type == "cuda" else ""),
+            "threads": torch.get_num_threads(),
+            "versions": _versions(),
+            "command": command,
+            "resumed": bool(resumed),
+        }
+
+
+def train(
+    cfg: TrainConfig,
+    out: Union[str, os.PathLike],
+    *,
+    root=None,
+    device=None,
+    resume: bool = False,
+    stop_after: Optional[int] = None,
+    progress: bool = True,
+    command: Optional[str] = None,
+) -> dict:
+    """Train one model and write ``best.pt``, ``last.pt`` and ``metrics.json`` into ``out``.
+
+    Args:
+        cfg: the run's settings (:class:`~gcnn.experiments.TrainConfig`).
+        out: the run directory (created if needed).
+        root: MNIST directory (see :func:`gcnn.data.data_root`).
+        device: ``None``/``"auto"`` picks CUDA, MPS or the CPU.
+        resume: continue from ``out/last.pt`` (its settings must match ``cfg``, except that
+            ``epochs`` may grow). Without ``resume`` an existing ``last.pt`` is an error.
+        stop_after: stop after this many epochs *in this call* (as if interrupted; for tests
+            and time budgets); ``metrics.json`` then says ``"finished": false``.
+        progress: show tqdm progress bars.
+        command: the command line to record (the CLI passes it).
+
+    Returns:
+        The metrics dictionary written to ``metrics.json``.
+    """
+    t_start = time.perf_counter()
+    cfg = cfg.resolved()
+    cfg.check()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = pick_device(device)
+    train_x, train_y = _subset(data.train_set(root), cfg.train_subset)
+    val_x, val_y = _subset(data.val_set(root), cfg.eval_subset)
+    if dev.type != "cpu":  # the whole training set fits on any accelerator: move it once
+        train_x, train_y = train_x.to(dev), train_y.to(dev)
+
+    run = _Run(cfg, out, dev)
+    if resume:
+        run.resume()
+    elif run.last_path.exists():
+        raise FileExistsError(f"{out} already holds a run ({run.last_path}); pass --resume to "
+                              f"continue it, or choose another --out directory")
+
+    def elapsed() -> float:
+        return run.elapsed_before + (time.perf_counter() - t_start)
+
+    def metrics() -> dict:
+        return run.metrics(int(train_x.shape[0]), int(val_x.shape[0]), elapsed(), command,
+                           resume)
+
+    epochs_run = 0
+    for epoch in range(run.start_epoch, cfg.epochs):
+        if stop_after is not None and epochs_run >= stop_after:
+            break
+        t0 = time.perf_counter()
+        loss, acc = _train_epoch(run.model, run.opt, train_x, train_y, cfg.batch_size,
+                                 run.shuffle, dev, progress,
+                                 desc=f"epoch {epoch + 1}/{cfg.epochs}", augment=run.augment)
+        seconds = time.perf_counter() - t0
+        val_acc = evaluate(run.model, val_x, val_y)
+        run.history.append({"epoch": epoch + 1, "train_loss": loss, "train_acc": acc,
+                            "val_acc": val_acc, "seconds": seconds})
+        run.save(epoch + 1, val_acc, elapsed())
+        write_json_atomic(metrics(), run.metrics_path)
+        if progress:
+            print(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss:.4f}, train acc {acc:.4f}, "
+                  f"val acc {val_acc:.4f} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+        epochs_run += 1
+
+    completed = run.history[-1]["epoch"] if run.history else 0
+    result = metrics()
+    if completed >= cfg.epochs:
+        result.update(_final_metrics(load_model(run.best_path, dev), cfg, root, progress))
+        result["finished"] = True
+        result["wall_time_seconds"] = elapsed()
+    write_json_atomic(result, run.metrics_path)
+    return result

@@ -1,0 +1,60 @@
+"""Pictures for the book, sorted by what they draw; every public name is importable from here.
+
+* :mod:`gcnn.viz.images`: pictures as tensors: load, convert, turn, show side by side, digits;
+* :mod:`gcnn.viz.groups`: group names, Cayley tables, grid points moved by group elements;
+* :mod:`gcnn.viz.conv`: where kernels are read, kernel banks, equivariance of a layer,
+  restriction to a subgroup;
+* :mod:`gcnn.viz.features`: feature maps on a group, and a network's maps of a turning digit;
+* :mod:`gcnn.viz.results`: accuracy against the angle, confusions, 6s and 9s, predictions;
+* :mod:`gcnn.viz.style`: the colours and axes helpers they share.
+
+The plotting functions return a matplotlib figure (or a closed animation) and never call
+``show``; matplotlib is imported when a picture is drawn. Live widgets are in
+:mod:`gcnn.widgets`, numbers in :mod:`gcnn.metrics` and tables in :mod:`gcnn.tables`.
+"""
+
+from .conv import plot_equivariance, plot_kernel_bank, plot_kernel_grid, plot_restriction
+from .features import (
+    FeatureFrames,
+    feature_map_animation,
+    plot_feature_maps,
+    plot_group_feature_maps,
+    rotated_features,
+)
+from .groups import group_label, plot_cayley_table, plot_grid_points
+from .images import (
+    GOAT_CREDIT,
+    goat_path,
+    image_to_png,
+    letter_f,
+    load_image,
+    plot_digit_grid,
+    rotate_image,
+    show_images,
+    to_grayscale,
+    to_numpy_image,
+    toy_image,
+)
+from .results import (
+    plot_accuracy_vs_angle,
+    plot_confusion,
+    plot_digit_predictions,
+    plot_six_nine,
+    probability_animation,
+)
+
+__all__ = [
+    # images
+    "GOAT_CREDIT", "goat_path", "load_image", "to_grayscale", "to_numpy_image", "image_to_png",
+    "rotate_image", "letter_f", "toy_image", "show_images", "plot_digit_grid",
+    # groups
+    "group_label", "plot_cayley_table", "plot_grid_points",
+    # convolutions
+    "plot_kernel_grid", "plot_kernel_bank", "plot_equivariance", "plot_restriction",
+    # feature maps
+    "plot_group_feature_maps", "FeatureFrames", "rotated_features", "plot_feature_maps",
+    "feature_map_animation",
+    # results
+    "plot_accuracy_vs_angle", "plot_confusion", "plot_six_nine", "plot_digit_predictions",
+    "probability_animation",
+]

@@ -1,0 +1,248 @@
+"""Pictures of results: accuracy against the angle, confusions, 6s and 9s, predictions.
+
+* :func:`plot_accuracy_vs_angle`: accuracy against the angle every test digit was turned by
+  (one run per model, or several seeds drawn as their mean and range);
+* :func:`plot_confusion`, :func:`plot_six_nine`: a confusion matrix, and real 6s beside 9s
+  turned by 180°;
+* :func:`plot_digit_predictions`, :func:`probability_animation`: a digit at any angle and the
+  probabilities each model gives it, as a still and as a kernel-free animation (the static twin
+  of :func:`gcnn.widgets.digit_widget`).
+
+Runs are ``metrics.json`` contents; models are passed as a dict ``{name: model}``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..metrics import predict_proba
+from ..tables import runs_of
+from .style import MODEL_COLORS, as_digit, check_models, clean_axes, freeze_layout, turn_digit
+
+__all__ = [
+    "plot_accuracy_vs_angle",
+    "plot_confusion",
+    "plot_six_nine",
+    "plot_digit_predictions",
+    "probability_animation",
+]
+
+
+def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: float = 0.1):
+    """Accuracy against the angle all test digits were turned by, one line per model.
+
+    ``metrics`` maps a name to a run's metrics (``metrics["accuracy_vs_angle"]`` holds
+    ``angles`` and ``accuracy``), or to a sequence of runs (seeds of one model): then the line is
+    their mean and a shaded band spans their lowest to highest accuracy at each angle. Dotted
+    vertical lines mark the multiples of 90°, a grey line the chance level. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if not metrics:
+        raise ValueError("plot_accuracy_vs_angle needs at least one run")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    else:
+        fig = ax.figure
+    for k in range(5):
+        ax.axvline(90 * k, color="0.6", lw=0.9, ls=":", zorder=1)
+    ax.axhline(chance, color="0.75", lw=0.9, zorder=1)
+    ax.text(2, chance + 0.015, "chance", fontsize=8, color="0.5")
+    n_digits = set()
+    for i, (name, runs) in enumerate(metrics.items()):
+        sweeps = [m["accuracy_vs_angle"] for m in runs_of(name, runs)]
+        angles = sweeps[0]["angles"]
+        if any(s["angles"] != angles for s in sweeps):
+            raise ValueError(f"the runs of {name!r} were swept at different angles")
+        n_digits.update(s.get("num_digits") for s in sweeps)
+        acc = np.array([s["accuracy"] for s in sweeps])             # [runs, angles]
+        color = MODEL_COLORS[i % len(MODEL_COLORS)]
+        label = name if len(sweeps) == 1 else f"{name} (mean of {len(sweeps)} seeds, range)"
+        if len(sweeps) > 1:
+            ax.fill_between(angles, acc.min(0), acc.max(0), color=color, alpha=0.25, lw=0,
+                            zorder=2)
+        ax.plot(angles, acc.mean(0), marker="o", ms=2.5, lw=1.6, color=color, label=label,
+                zorder=3)
+    ax.set_xlim(-5, 360)
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(range(0, 361, 45))
+    ax.set_xlabel("angle every test digit is turned by (degrees, clockwise)")
+    digits = "/".join(f"{d:,}" for d in sorted(n_digits) if d)
+    ax.set_ylabel("accuracy" + (f" ({digits} digits)" if digits else ""))
+    # As many columns as fit above the axes (about 90 characters at this size), three at most.
+    longest = max(len(label) for label in ax.get_legend_handles_labels()[1])
+    ncol = max(1, min(len(metrics), 3, 90 // max(longest, 1)))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, fontsize=9,
+              frameon=False)
+    ax.grid(axis="y", color="0.92")
+    fig.tight_layout()
+    return fig
+
+
+
+def plot_confusion(cm: Tensor, title: Optional[str] = None, ax=None, highlight=(6, 9)):
+    """Draw a confusion matrix as a heatmap, as percentages of each true class (each row).
+
+    Off-diagonal cells are coloured on their own scale (the diagonal would dwarf them); the
+    cells ``[6, 9]`` and ``[9, 6]`` (``highlight``) are framed. Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    cm = cm.detach().double().cpu()
+    n = cm.shape[0]
+    rows = cm.sum(dim=1, keepdim=True).clamp_min(1)
+    pct = 100 * cm / rows
+    off = pct.clone()
+    off.fill_diagonal_(0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 4.0), constrained_layout=True)
+    im = ax.imshow(off.numpy(), cmap="Reds", vmin=0, vmax=max(float(off.max()), 1.0))
+    for t in range(n):
+        for p in range(n):
+            v = float(pct[t, p])
+            if t == p or v >= 0.5:
+                ax.text(p, t, f"{v:.0f}", ha="center", va="center", fontsize=7,
+                        color="0.35" if t == p else ("white" if v > 0.6 * float(off.max())
+                                                     else "black"))
+    for a, b in [tuple(highlight), tuple(highlight)[::-1]]:
+        ax.add_patch(plt.Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False, lw=1.8, color="navy"))
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true digit")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="% of the true digit (off-diagonal)")
+    return ax
+
+
+def plot_six_nine(x: Tensor, y: Tensor, count: int = 5, cell: float = 0.95):
+    """Real 6s and 9s, each row next to the other digit turned by 180°.
+
+    Rows: the first ``count`` 6s of ``(x, y)``; the first ``count`` 9s turned by 180°; the 9s
+    upright; the 6s turned by 180°. Turning is exact (``torch.rot90`` twice). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    sixes = x[y == 6][:count]
+    nines = x[y == 9][:count]
+    if sixes.shape[0] < count or nines.shape[0] < count:
+        raise ValueError(f"need {count} sixes and nines, found {sixes.shape[0]} and "
+                         f"{nines.shape[0]}")
+    turn = lambda im: torch.rot90(im, 2, dims=(-2, -1))  # noqa: E731  (180°: exact)
+    rows = [(sixes, "6"), (turn(nines), "9 turned 180°"), (nines, "9"),
+            (turn(sixes), "6 turned 180°")]
+    fig, axes = plt.subplots(len(rows), count, figsize=(cell * count + 1.4, cell * len(rows)),
+                             squeeze=False, constrained_layout=True)
+    for r, (imgs, label) in enumerate(rows):
+        for c in range(count):
+            ax = axes[r, c]
+            ax.imshow(imgs[c, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=9, rotation=0, ha="right", va="center")
+    return fig
+
+
+
+class _PredictionPanels:
+    """A digit panel and one bar chart of class probabilities per model, updated in place."""
+
+    def __init__(self, names: Sequence[str], classes: int, panel: float, dpi):
+        import matplotlib.pyplot as plt
+
+        self.names = list(names)
+        n = len(self.names)
+        self.fig, axes = plt.subplots(1, 1 + n, figsize=(panel * (1 + 1.35 * n), panel + 0.55),
+                                      dpi=dpi, gridspec_kw={"width_ratios": [1] + [1.35] * n})
+        self.ax_img, self.ax_bars = axes[0], list(axes[1:])
+        clean_axes(self.ax_img)
+        self.shown = self.ax_img.imshow(np.zeros((2, 2)), cmap="gray", vmin=0, vmax=1,
+                                        interpolation="nearest")
+        self.img_title = self.ax_img.set_title("a 0, 360°", fontsize=9)  # room for the text
+        self.bars, self.titles = [], []
+        for i, ax in enumerate(self.ax_bars):
+            color = MODEL_COLORS[i % len(MODEL_COLORS)]
+            self.bars.append(ax.bar(range(classes), np.zeros(classes), color=color, width=0.75))
+            ax.set_ylim(0, 1)
+            ax.set_xticks(range(classes))
+            ax.tick_params(labelsize=7, length=2)
+            ax.set_yticks([0, 0.5, 1])
+            if i:
+                ax.set_yticklabels([])
+            self.titles.append(ax.set_title(f"{self.names[i]}: 0 (100 %)", fontsize=9))
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        self.ax_bars[0].set_ylabel("probability", fontsize=8)
+        freeze_layout(self.fig)
+
+    def update(self, image: Tensor, probs: Dict[str, Tensor], label: Optional[int], angle: float):
+        self.shown.set_data(image.reshape(image.shape[-2:]).numpy())
+        truth = "" if label is None else f"a {int(label)}, "
+        self.img_title.set_text(f"{truth}{angle:.0f}°")
+        for name, bars, title in zip(self.names, self.bars, self.titles):
+            p = probs[name]
+            pred = int(p.argmax())
+            for c, bar in enumerate(bars):
+                bar.set_height(float(p[c]))
+                bar.set_alpha(1.0 if c == pred else 0.45)
+            right = label is None or pred == int(label)
+            title.set_text(f"{name}: {pred} ({100 * float(p[pred]):.0f} %)")
+            title.set_color("black" if right else "crimson")
+        return [self.shown, self.img_title, *self.titles, *[b for bs in self.bars for b in bs]]
+
+
+def plot_digit_predictions(models: Mapping[str, nn.Module], digit: Tensor, angle: float = 0.0,
+                           label: Optional[int] = None, *, panel: float = 1.6, dpi=None):
+    """A digit turned by ``angle`` and a bar chart of each model's class probabilities.
+
+    The predicted class is drawn solid; a title in red marks a wrong prediction (when ``label``
+    is given). Returns the figure; ``fig.probabilities`` maps each name to its ``[classes]``
+    probabilities.
+    """
+    models = check_models(models)
+    image = turn_digit(as_digit(digit), [angle])
+    probs = {name: predict_proba(m, image)[0] for name, m in models.items()}
+    classes = next(iter(probs.values())).shape[0]
+    panels = _PredictionPanels(list(models), classes, panel, dpi)
+    panels.update(image[0, 0], probs, label, float(angle))
+    panels.fig.probabilities = probs
+    return panels.fig
+
+
+def probability_animation(models: Mapping[str, nn.Module], digit: Tensor,
+                          label: Optional[int] = None, angles: Optional[Sequence[float]] = None,
+                          *, panel: float = 1.9, dpi: int = 60, interval: int = 250):
+    """:func:`plot_digit_predictions` for every angle (default every 15°), as an animation.
+
+    All frames are computed ahead (one batch per model), so the embedded animation needs no
+    kernel. Returns a closed ``FuncAnimation`` with ``.angles``, ``.frame_images``
+    (``[N, 1, H, W]``) and ``.probabilities`` (``{name: [N, classes]}``).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    models = check_models(models)
+    angles = [float(a) for a in (range(0, 360, 15) if angles is None else angles)]
+    if not angles:
+        raise ValueError("probability_animation needs at least one angle")
+    images = turn_digit(as_digit(digit), angles)
+    probs = {name: predict_proba(m, images) for name, m in models.items()}
+    classes = next(iter(probs.values())).shape[1]
+    panels = _PredictionPanels(list(models), classes, panel, dpi)
+
+    def draw(i: int):
+        return panels.update(images[i, 0], {n: p[i] for n, p in probs.items()}, label, angles[i])
+
+    draw(0)
+    anim = FuncAnimation(panels.fig, draw, frames=len(angles), interval=interval, blit=False)
+    plt.close(panels.fig)
+    anim.angles = angles
+    anim.frame_images = images
+    anim.probabilities = probs
+    return anim

@@ -1,0 +1,80 @@
+"""Markdown tables of results (gcnn.tables): runs, seeds, sweep summaries, schedules."""
+
+from __future__ import annotations
+
+import pytest
+
+from gcnn.builders import model_config
+from gcnn.tables import (
+    macs_per_image,
+    mean_sd,
+    metrics_table,
+    seed_table,
+    sweep_summary,
+)
+
+from conftest import fake_metrics as _metrics  # noqa: E402
+from conftest import fake_seed as _seed  # noqa: E402
+
+
+def test_sweep_summary_splits_upright_level_and_turning_cost():
+    m = _metrics(0.9)
+    m["accuracy_vs_angle"]["accuracy"] = [0.9, 0.5, 0.7, 0.5]   # at 0°, 90°, 180°, 270°
+    m["accuracy_vs_angle"]["angles"] = [0.0, 90.0, 180.0, 270.0]
+    s = sweep_summary(m)
+    assert (s.upright, s.lowest, s.lowest_angle) == (0.9, 0.5, 90.0)
+    assert s.mean == pytest.approx(0.65) and s.turning_cost == pytest.approx(0.25)
+    flat = sweep_summary(_metrics(0.8))
+    assert flat.turning_cost == pytest.approx(0.0) and flat.mean == pytest.approx(0.8)
+    m["accuracy_vs_angle"]["angles"] = [10.0, 90.0, 180.0, 270.0]
+    with pytest.raises(ValueError, match="starting at 0"):
+        sweep_summary(m)
+
+
+def test_metrics_table_rows():
+    table = metrics_table({"CNN": _metrics(0.99), "GCNN (C4)": _metrics(0.98)})
+    lines = table.splitlines()
+    assert len(lines) == 4 and lines[0].startswith("| model |")
+    assert lines[2] == "| CNN | 99.00 % | 49.50 % | 102,970 | – | 7 of 10 | 123 | cpu, 2 threads |"
+    assert lines[3].startswith("| GCNN (C4) | 98.00 %")
+
+
+def test_macs_per_image_from_the_model_config():
+    c4 = {**_metrics(0.9), "model_config": model_config("gcnn", "C4")}
+    cnn = {**_metrics(0.9), "model_config": model_config("cnn")}
+    # The post's two models: about the same parameters, four times the compute for the G-CNN.
+    assert macs_per_image(c4) == 89_395_360
+    assert 22e6 < macs_per_image(cnn) < 23e6
+    assert "| 89.4 M |" in metrics_table({"C4": c4})
+
+
+def test_metrics_table_rejects_unfinished_runs():
+    unfinished = _metrics(0.5)
+    del unfinished["test_acc"]
+    with pytest.raises(KeyError, match="finished"):
+        metrics_table({"x": unfinished})
+    with pytest.raises(ValueError):
+        metrics_table({})
+
+
+def test_mean_sd():
+    assert mean_sd([0.981, 0.987, 0.984], digits=2) == "98.40 ± 0.30"
+    assert mean_sd([0.5]) == "50.0"
+    assert mean_sd([80.0, 100.0], scale=1, digits=0) == "90 ± 14"
+    with pytest.raises(ValueError):
+        mean_sd([])
+
+
+def test_seed_table_rows():
+    table = seed_table({"CNN": [_seed(0.98, 0), _seed(0.99, 1), _seed(0.97, 2)],
+                          "GCNN": _seed(0.9, 0)})
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert lines[2] == "| CNN | 0, 1, 2 | 98.00 ± 1.00 | 49.0 ± 0.5 | 98.0 ± 1.0 | 123 ± 0 |"
+    assert lines[3] == "| GCNN | 0 | 90.00 | 45.0 | 90.0 | 123 |"
+    other = _seed(0.9, 1)
+    other["config"]["epochs"] = 5
+    with pytest.raises(ValueError, match="more than their seed"):
+        seed_table({"GCNN": [_seed(0.9, 0), other]})
+    with pytest.raises(ValueError):
+        seed_table({"GCNN": []})

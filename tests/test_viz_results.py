@@ -1,0 +1,122 @@
+"""Pictures of results (gcnn.viz.results, gcnn.viz.plot_digit_grid): accuracy plots,
+confusions, predictions. Tiny untrained models on small random "digits": no MNIST needed.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gcnn import viz as D  # noqa: E402
+
+from conftest import fake_metrics as _metrics  # noqa: E402
+from conftest import SIZE  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# -- the data --------------------------------------------------------------------------------------
+def test_digit_grid_titles(digits):
+    images, labels = digits
+    fig = D.plot_digit_grid(images, labels, [0.0, 10.4, 90, 180, 270, 359.6], ncols=4)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titles[:2] == ["3 · 0°", "1 · 10°"]
+    assert len(titles) == 6 and len(fig.axes) == 8  # two rows of four, two empty
+    assert D.plot_digit_grid(images, labels).axes[0].get_title() == "3"
+
+
+def test_digit_grid_needs_matching_lengths(digits):
+    images, labels = digits
+    with pytest.raises(ValueError, match="as many labels"):
+        D.plot_digit_grid(images, labels[:3])
+    with pytest.raises(ValueError, match="as many labels"):
+        D.plot_digit_grid(images, labels, [0.0])
+
+
+# -- results ---------------------------------------------------------------------------------------
+def test_accuracy_vs_angle_plot_of_seeds_draws_mean_and_range():
+    low, high = _metrics(0.8), _metrics(0.9)
+    fig = D.plot_accuracy_vs_angle({"GCNN": [low, high], "CNN": _metrics(0.5)})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["GCNN (mean of 2 seeds, range)", "CNN"]
+    mean_line = next(line for line in ax.lines if line.get_label() == labels[0])
+    assert list(mean_line.get_ydata())[:2] == pytest.approx([0.85, 0.85])
+    assert len(ax.collections) == 1     # one band, for the model with several seeds
+    shifted = _metrics(0.7)
+    sweep = shifted["accuracy_vs_angle"]
+    sweep["angles"] = [a + 1 for a in sweep["angles"]]
+    with pytest.raises(ValueError, match="different angles"):
+        D.plot_accuracy_vs_angle({"x": [low, shifted]})
+
+
+def test_accuracy_vs_angle_plot():
+    fig = D.plot_accuracy_vs_angle({"CNN": _metrics(0.9), "GCNN": _metrics(0.8)})
+    ax = fig.axes[0]
+    data_lines = [line for line in ax.lines if line.get_label() in ("CNN", "GCNN")]
+    assert len(data_lines) == 2
+    assert list(data_lines[0].get_xdata())[:2] == [0.0, 5.0]
+    vertical = [line for line in ax.lines if list(line.get_xdata()) in ([0, 0], [90, 90])]
+    assert len(vertical) == 2  # 0° and 90° marked (and 180°, 270°, 360°)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["CNN", "GCNN"]
+    assert "10,000 digits" in ax.get_ylabel()
+    assert ax.get_legend()._ncols == 2                 # short labels: side by side
+    long = {f"a schedule of five groups, number {i}": _metrics(0.8) for i in range(3)}
+    assert D.plot_accuracy_vs_angle(long).axes[0].get_legend()._ncols == 2   # 38 chars: 2 fit
+
+
+# -- feature maps ----------------------------------------------------------------------------------
+# -- predictions -----------------------------------------------------------------------------------
+def test_digit_predictions_figure(models, digits):
+    fig = D.plot_digit_predictions(models, digits[0][0], angle=30, label=3, dpi=40)
+    assert set(fig.probabilities) == {"CNN", "GCNN"}
+    for p in fig.probabilities.values():
+        assert p.shape == (10,) and abs(float(p.sum()) - 1) < 1e-5
+    titles = [ax.get_title() for ax in fig.axes[1:]]
+    assert titles[0].startswith("CNN: ") and titles[1].startswith("GCNN: ")
+    assert fig.axes[0].get_title() == "a 3, 30°"
+    for ax, p in zip(fig.axes[1:], fig.probabilities.values()):
+        heights = torch.tensor([bar.get_height() for bar in ax.patches])
+        assert torch.allclose(heights, p, atol=1e-6)
+        wrong = int(p.argmax()) != 3
+        assert (ax.title.get_color() == "crimson") == wrong
+
+
+def test_probability_animation_gcnn_is_invariant_to_quarter_turns(models, digits):
+    anim = D.probability_animation(models, digits[0][2], label=4, angles=[0, 90, 180, 270, 45],
+                                   dpi=30)
+    g, c = anim.probabilities["GCNN"], anim.probabilities["CNN"]
+    assert g.shape == (5, 10) and anim.frame_images.shape == (5, 1, SIZE, SIZE)
+    assert torch.allclose(g[:4], g[:1].expand(4, -1), atol=1e-5)
+    assert not torch.allclose(c[1], c[0], atol=1e-5)
+    anim._func(4)  # drawing a later frame works
+
+
+def test_probability_animation_needs_angles_and_models(models, digits):
+    with pytest.raises(ValueError, match="angle"):
+        D.probability_animation(models, digits[0][0], angles=[])
+    with pytest.raises(ValueError, match="dict"):
+        D.probability_animation({}, digits[0][0])
+
+
+def test_plots_return_figures():
+    cm = torch.randint(0, 50, (10, 10))
+    ax = D.plot_confusion(cm, title="test")
+    assert ax.get_title() == "test"
+    y = torch.tensor([6, 9, 6, 9, 1])
+    fig = D.plot_six_nine(torch.rand(5, 1, 8, 8), y, count=2)
+    assert len(fig.axes) == 8
+    with pytest.raises(ValueError, match="need 3"):
+        D.plot_six_nine(torch.rand(5, 1, 8, 8), y, count=3)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -1,0 +1,94 @@
+"""Live widgets (gcnn.widgets): they update when their controls move (needs ipywidgets)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from gcnn.viz import image_to_png, load_image, rotate_image  # noqa: E402
+from gcnn.widgets import digit_widget, rotation_widget, schedule_widget  # noqa: E402
+
+
+def _png_bytes(width, height, color=(200, 30, 30)):
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_digit_widget_updates(models, digits):
+    pytest.importorskip("ipywidgets")
+    images, labels = digits
+    box = digit_widget(models, images, labels, index=2, angle=0, dpi=30)
+    first_png, first = box.image.value, box.probabilities["CNN"].clone()
+    assert first_png[:4] == b"\x89PNG"
+    assert "is a <b>4</b>" in box.status.value
+    box.slider.value = 90
+    assert not torch.allclose(box.probabilities["CNN"], first, atol=1e-5)
+    box.index.value = 5
+    assert "is a <b>9</b>" in box.status.value and box.image.value != first_png
+    with pytest.raises(ValueError, match="index"):
+        digit_widget(models, images, labels, index=6)
+    with pytest.raises(ValueError, match="labels"):
+        digit_widget(models, images, labels[:2])
+
+
+def test_schedule_widget_reports_validity(x_small):
+    pytest.importorskip("ipywidgets")
+    panel = schedule_widget(layers=3, initial=("C4", "C4", "C1"), budget=8, x=x_small)
+    assert len(panel.dropdowns) == 3
+    assert "valid" in panel.result.value and "no turn" in panel.result.value
+    panel.dropdowns[2].value = "C8"
+    assert "not a valid schedule" in panel.result.value and "not a subgroup" in panel.result.value
+    panel.dropdowns[2].value = "C2"
+    assert "180°" in panel.result.value
+    with pytest.raises(ValueError, match="needs 3 groups"):
+        schedule_widget(layers=3, initial=("C4",))
+
+
+def test_rotation_widget_slider_buttons_and_upload():
+    pytest.importorskip("ipywidgets")
+    w = rotation_widget(load_image(None, 32))
+    first = w.image.value
+    assert w.buttons.value == 0 and "e" in w.status.value
+    w.slider.value = 37.0
+    assert w.image.value != first and w.buttons.value is None
+    assert "not in C4" in w.status.value
+    w.buttons.value = 1  # the r1 button moves the slider to 90° and rotates exactly
+    assert w.slider.value == 90.0
+    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
+    turned = rotate_image(load_image(None, 32), 90)
+    expected = np.asarray(Image.open(io.BytesIO(image_to_png(turned))))
+    assert np.array_equal(shown, expected)
+    w.slider.value = 270.0
+    assert w.buttons.value == 3
+
+    w.upload.value = ({"name": "red.png", "type": "image/png", "size": 0,
+                       "content": memoryview(_png_bytes(50, 20)),
+                       "last_modified": datetime.datetime(2024, 1, 1)},)
+    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
+    assert shown.shape == (128, 128, 3) and shown[..., 0].min() > 190  # the red upload, 128 px
+
+
+def test_rotation_widget_accepts_a_path(tmp_path):
+    pytest.importorskip("ipywidgets")
+    path = tmp_path / "blue.png"
+    path.write_bytes(_png_bytes(10, 10, (0, 0, 255)))
+    w = rotation_widget(path, size=16)
+    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
+    assert shown.shape == (16, 16, 3) and shown[..., 2].min() == 255
