@@ -14,6 +14,7 @@ Runs are the contents of a training run's ``metrics.json`` (or of a shipped mode
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from typing import List, Mapping, NamedTuple, Sequence
 
@@ -35,6 +36,7 @@ __all__ = [
     "results_tables",
     "format_error",
     "schedule_table",
+    "report_html",
 ]
 
 
@@ -265,3 +267,19 @@ def results_tables(runs: Sequence[dict]) -> str:
     for m in runs:
         rows[row_key(m), m["config"]["epochs"]].append(m)
     return "\n".join(_accuracy_table(rows) + [""] + _sweep_table(rows))
+
+
+def report_html(r: ScheduleReport) -> str:
+    """One :func:`~gcnn.builders.schedule_report` as HTML (what the schedule widget shows)."""
+    if not r.valid:
+        return f"<b style='color:#b00'>not a valid schedule</b>: {_escape(r.message)}"
+    errs = ", ".join(f"{a}°: {format_error(e)}" for a, e in zip((90, 180, 270), r.errors))
+    macs = f", {r.macs / 1e6:.1f} M MACs per image" if r.macs is not None else ""
+    return (f"<b style='color:#070'>valid</b>: {_escape(r.schedule)}; channels "
+            f"{r.hidden_channels}, {r.params:,} parameters{macs}.<br>"
+            f"Relative change of the logits (untrained, random weights) when the input turns "
+            f"by {errs}.<br>The logits ignore: <b>{r.invariant_to}</b>.")
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)

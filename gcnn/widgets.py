@@ -18,20 +18,18 @@ without it.
 
 from __future__ import annotations
 
-import html
-import io
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .builders import GROUP_CHOICES, ScheduleReport, schedule_report
+from .builders import GROUP_CHOICES, schedule_report
 from .data import ImageSource, load_image
-from .tables import format_error
+from .tables import report_html
 from .viz.images import image_to_png, rotate_image, to_numpy_image
 from .viz.results import plot_digit_predictions
-from .viz.style import check_models
+from .viz.style import check_models, figure_png
 
 __all__ = [
     "rotation_widget",
@@ -292,15 +290,6 @@ def animation_html(anim, *, default_mode: str = "loop", frame_format: str = "jpe
         return HTML(path.read_text())
 
 
-def _figure_png(fig, dpi: int = 80) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = None,
                  labels: Optional[Tensor] = None, *, index: int = 0, angle: float = 0.0,
                  step: float = 5.0, dpi: int = 80):
@@ -348,7 +337,7 @@ def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = Non
         label = None if labels is None else int(labels[i])
         fig = plot_digit_predictions(models, images[i], a, label, dpi=dpi)
         box.probabilities = fig.probabilities
-        picture.value = _figure_png(fig, dpi)
+        picture.value = figure_png(fig, dpi)
         said = ", ".join(f"{name} says {int(p.argmax())}" for name, p in fig.probabilities.items())
         truth = "" if label is None else f"test digit {i} is a <b>{label}</b>; "
         status.value = f"{truth}{said}"
@@ -359,17 +348,6 @@ def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = Non
     box.render = render
     render()
     return box
-
-
-def _report_html(r: ScheduleReport) -> str:
-    if not r.valid:
-        return (f"<b style='color:#b00'>not a valid schedule</b>: {html.escape(r.message, quote=False)}")
-    errs = ", ".join(f"{a}°: {format_error(e)}" for a, e in zip((90, 180, 270), r.errors))
-    macs = f", {r.macs / 1e6:.1f} M MACs per image" if r.macs is not None else ""
-    return (f"<b style='color:#070'>valid</b>: {html.escape(r.schedule, quote=False)}; channels "
-            f"{r.hidden_channels}, {r.params:,} parameters{macs}.<br>"
-            f"Relative change of the logits (untrained, random weights) when the input turns "
-            f"by {errs}.<br>The logits ignore: <b>{r.invariant_to}</b>.")
 
 
 def schedule_widget(layers: int = 5, initial: Sequence[str] = ("C8", "C8", "C4", "C4", "C1"),
@@ -397,7 +375,7 @@ def schedule_widget(layers: int = 5, initial: Sequence[str] = ("C8", "C8", "C4",
     def update(_change=None) -> None:
         result.value = "<i>building…</i>"
         report = schedule_report([d.value for d in dropdowns], x=x, budget=budget)
-        result.value = _report_html(report)
+        result.value = report_html(report)
 
     for d in dropdowns:
         d.observe(update, names="value")

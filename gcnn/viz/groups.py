@@ -8,17 +8,16 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from ..groups import Group, coordinate_grid
+from ..groups import CyclicGroup, DihedralGroup, Group, coordinate_grid
 
 __all__ = ["group_label", "plot_cayley_table", "plot_grid_points"]
 
 
 def group_label(group: Group) -> str:
-    """A short name such as ``C4`` or ``D4`` (the class name and ``order`` for other groups)."""
-    n = getattr(group, "n", None)
-    prefix = {"CyclicGroup": "C", "DihedralGroup": "D"}.get(type(group).__name__)
-    if prefix and n is not None:
-        return f"{prefix}{n}"
+    """A short name such as ``C4`` or ``D4`` (:attr:`Group.name`; the class name and order for
+    other groups). Every picture and table of the package names groups with it."""
+    if isinstance(group, (CyclicGroup, DihedralGroup)):
+        return group.name
     return f"{type(group).__name__}(|G|={group.order})"
 
 

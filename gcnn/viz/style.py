@@ -7,6 +7,7 @@ colours, in the order they are given).
 
 from __future__ import annotations
 
+import io
 from typing import Dict, Mapping, Optional, Sequence
 
 import torch
@@ -25,6 +26,7 @@ __all__ = [
     "as_digit",
     "turn_digit",
     "check_models",
+    "figure_png",
 ]
 
 #: Colour map of kernels (signed; its scale is kept symmetric about 0).
@@ -96,3 +98,13 @@ def check_models(models: Mapping[str, nn.Module]) -> Dict[str, nn.Module]:
     if not isinstance(models, Mapping) or not models:
         raise ValueError("models must be a non-empty dict {name: model}")
     return dict(models)
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """``fig`` as PNG bytes at ``dpi``; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
