@@ -7,7 +7,7 @@ a twin that is computed ahead and works in a static web page:
 * :func:`rotation_widget` (a picture turned by a slider, the elements of ``C4`` as buttons, an
   upload button) and its twin :func:`rotation_animation`;
 * :func:`digit_widget` (a test digit at any angle, and each model's class probabilities) and its
-  twin :func:`gcnn.viz.probability_animation`;
+  twin :func:`gcnn.viz.results.probability_animation`;
 * :func:`schedule_widget` (one group per layer from dropdowns, checked and measured) and its twin
   :func:`gcnn.tables.schedule_table`.
 
@@ -104,7 +104,7 @@ def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, disp
 
     Args:
         image: a ``[C, H, W]`` tensor in ``[0, 1]``, a path, raw image bytes, or ``None`` for the
-            goat; paths and bytes go through :func:`~gcnn.viz.load_image` (center crop, resize).
+            goat; paths and bytes go through :func:`~gcnn.data.load_image` (center crop, resize).
         size: side in pixels of a picture loaded from a path, bytes or an upload.
         display_px: side of the picture on screen.
 

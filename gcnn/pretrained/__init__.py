@@ -48,7 +48,6 @@ from ..experiments import SHIPPED, PretrainedSpec, differences_besides_seed, wit
 __all__ = [
     "PRETRAINED",
     "PRETRAINED_DIR",
-    "PretrainedSpec",
     "pretrained",
     "pretrained_metrics",
     "pretrained_path",

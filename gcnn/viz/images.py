@@ -24,9 +24,7 @@ from ..kernels import transform_images
 
 __all__ = [
     "GOAT_CREDIT",
-    "ImageSource",
     "goat_path",
-    "load_image",
     "to_grayscale",
     "to_numpy_image",
     "image_to_png",
