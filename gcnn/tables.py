@@ -8,6 +8,7 @@ Runs are the contents of a training run's ``metrics.json`` (or of a shipped mode
 * :func:`seed_table`, :func:`mean_sd`: several seeds of each model as mean ± standard deviation;
 * :func:`sweep_summary`: a run's accuracy-vs-angle sweep in four numbers;
 * :func:`results_tables`: the README's two tables, runs of one recipe pooled over seeds;
+* :func:`six_nine_table`: the 6/9 numbers of several runs, on upright and turned digits;
 * :func:`schedule_table`: :func:`gcnn.builders.schedule_report` results (the static twin of
   :func:`gcnn.widgets.schedule_widget`).
 """
@@ -37,6 +38,7 @@ __all__ = [
     "format_error",
     "schedule_table",
     "report_html",
+    "six_nine_table",
 ]
 
 
@@ -212,7 +214,7 @@ def row_key(m: dict) -> str:
 
 
 def _where(ms) -> str:
-    """The device and thread counts of a row's runs: ``cpu, 2 thread(s)``, ``cpu, 1/2 thread(s)``."""
+    """The devices and thread counts of a row's runs: ``cpu, 2 thread(s)``, ``cpu, 1/2 ...``."""
     devices = "/".join(sorted({str(m["device"]) for m in ms}))
     threads = "/".join(sorted({str(m.get("threads", "?")) for m in ms}))
     return f"{devices}, {threads} thread(s)"
@@ -283,3 +285,34 @@ def report_html(r: ScheduleReport) -> str:
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def _with_each(values) -> str:
+    each = ", ".join(f"{100 * v:.1f}" for v in values)
+    return mean_sd(values) if len(values) == 1 else f"{mean_sd(values)} ({each})"
+
+
+def six_nine_table(runs: Sequence[tuple], splits: Sequence[str] = ("upright", "rotated")) -> str:
+    """The 6/9 table: accuracy and 6s read as 9 (9s as 6) per split, runs pooled over seeds.
+
+    Args:
+        runs: ``(metrics, stats)`` per run: its ``metrics.json`` contents and, per split,
+            :func:`gcnn.metrics.six_nine_confusion` of its predictions there.
+        splits: the splits, in column order.
+
+    Runs of the same model and number of epochs are one row (:func:`row_key`): mean ± standard
+    deviation over their seeds, each seed's value in brackets (in the order given).
+    """
+    rows = defaultdict(list)
+    for metrics, stats in runs:
+        rows[row_key(metrics), metrics["config"]["epochs"]].append(stats)
+    header = "".join(f"| {s} acc. (%) | {s}: 6s as 9 (%) | {s}: 9s as 6 (%) " for s in splits)
+    lines = [f"| model | epochs | seeds {header}|",
+             "|---|---|---" + "|---" * 3 * len(splits) + "|"]
+    for (key, epochs), stats in rows.items():
+        cells = "".join(
+            f"| {mean_sd([r[s]['accuracy'] for r in stats])} "
+            f"| {_with_each([r[s]['six_as_nine'] for r in stats])} "
+            f"| {_with_each([r[s]['nine_as_six'] for r in stats])} " for s in splits)
+        lines.append(f"| {key} | {epochs} | {len(stats)} {cells}|")
+    return "\n".join(lines)

@@ -130,7 +130,8 @@ def _private_uses(code: str) -> List[str]:
 def test_the_private_name_check_finds_private_names():
     assert _private_uses("from gcnn.train import _parser") == ["gcnn.train._parser"]
     assert _private_uses("from gcnn import train as T\nT._parser()") == ["T._parser"]
-    assert _private_uses("import gcnn\ngcnn.layers._GroupConvBase") == ["gcnn.layers._GroupConvBase"]
+    assert _private_uses("import gcnn\ngcnn.layers._GroupConvBase") == [
+        "gcnn.layers._GroupConvBase"]
     assert _private_uses("import gcnn\nimport torch\ngcnn.__version__, torch._C") == []
 
 

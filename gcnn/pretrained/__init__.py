@@ -31,7 +31,7 @@ import json
 import sys
 import types
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -39,6 +39,7 @@ from torch import nn
 from ..checkpoint import (
     CheckpointError,
     load_checkpoint,
+    load_model,
     model_from_checkpoint,
     save_atomic,
     write_json_atomic,
@@ -55,6 +56,7 @@ __all__ = [
     "export_pretrained",
     "seed_metrics",
     "export_seed_metrics",
+    "load_run",
 ]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
@@ -132,6 +134,21 @@ def pretrained_metrics(name: str, directory: Union[str, Path, None] = None) -> d
         raise _missing(path, name)
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def load_run(source: Union[str, Path]) -> Tuple[nn.Module, dict]:
+    """``(model, metrics)`` of a training run's folder (its ``best.pt``) or a shipped model's name.
+
+    Raises:
+        ValueError: ``source`` is neither a run folder nor the name of a present shipped model.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return load_model(path / "best.pt"), json.loads((path / "metrics.json").read_text())
+    if str(source) in available_pretrained():
+        return pretrained(str(source)), pretrained_metrics(str(source))
+    raise ValueError(f"{str(source)!r} is neither a run folder nor a shipped model "
+                     f"(shipped: {', '.join(available_pretrained())})")
 
 
 def _finished_metrics(run_dir: Path) -> dict:

@@ -57,7 +57,8 @@ def plot_kernel_grid(group: Group, kernel_size: int, index: int = 1, ax=None):
     ax.scatter(to_array(grid[0]).ravel(), to_array(grid[1]).ravel(), s=46, color="0.82", zorder=1,
                label="pixel centres p")
     order = torch.arange(kernel_size * kernel_size)
-    ax.scatter(to_array(moved[..., 0]).ravel(), to_array(moved[..., 1]).ravel(), s=14, c=to_array(order),
+    ax.scatter(to_array(moved[..., 0]).ravel(), to_array(moved[..., 1]).ravel(), s=14,
+               c=to_array(order),
                cmap="plasma", zorder=2, label="read from g⁻¹p")
     ax.set_xlim(-1.55, 1.55)
     ax.set_ylim(1.55, -1.55)  # rows grow downwards, as in an image

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..data import GOAT_PATH, ImageSource, load_image, rotate
+from ..data import GOAT_PATH, ImageSource, load_image, rotate  # noqa: F401  (re-exported)
 from ..groups import CyclicGroup, coordinate_grid
 from ..kernels import transform_images
 
