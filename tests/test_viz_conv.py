@@ -1,4 +1,4 @@
-"""Tests for gcnn.viz_conv: the pictures draw what they say; MAC counts match the formula."""
+"""Tests for gcnn.viz.conv (and plot_group_feature_maps): the pictures draw what they say."""
 
 import matplotlib
 
