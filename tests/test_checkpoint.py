@@ -11,7 +11,7 @@ from gcnn.checkpoint import CheckpointError, load_model, save_atomic, write_json
 from gcnn.experiments import TrainConfig
 from gcnn.train import train
 
-from conftest import TINY  # noqa: E402  (the tiny run of the shared fixture full_run)
+from tiny import TINY  # noqa: E402
 
 
 def test_atomic_writes_leave_no_temporary_file(tmp_path):

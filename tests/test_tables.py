@@ -13,8 +13,8 @@ from gcnn.tables import (
     sweep_summary,
 )
 
-from conftest import fake_metrics as _metrics  # noqa: E402
-from conftest import fake_seed as _seed  # noqa: E402
+from tiny import fake_metrics as _metrics  # noqa: E402
+from tiny import fake_seed as _seed  # noqa: E402
 
 
 def test_sweep_summary_splits_upright_level_and_turning_cost():

@@ -15,7 +15,7 @@ from gcnn.experiments import TrainConfig
 from gcnn.metrics import evaluate
 from gcnn.train import main, train
 
-from conftest import TINY  # noqa: E402  (the tiny run of the shared fixture full_run)
+from tiny import TINY  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ import torch  # noqa: E402
 
 from gcnn.viz import feature_map_animation, plot_feature_maps, rotated_features  # noqa: E402
 
-from conftest import SIZE  # noqa: E402
+from tiny import SIZE  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

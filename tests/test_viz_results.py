@@ -14,8 +14,8 @@ import torch  # noqa: E402
 
 from gcnn import viz as D  # noqa: E402
 
-from conftest import fake_metrics as _metrics  # noqa: E402
-from conftest import SIZE  # noqa: E402
+from tiny import fake_metrics as _metrics  # noqa: E402
+from tiny import SIZE  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
