@@ -82,7 +82,7 @@ def test_sparse_layer_moves_with_dtype(monkeypatch):
 
 
 def test_dense_map_functions_refuse_what_cannot_fit():
-    with pytest.raises(ValueError, match=r"(?s)GB.*C64.*31x31.*sparse"):
+    with pytest.raises(ValueError, match=r"(?s)C64.*31x31.*GiB.*sparse"):
         K.group_kernel_map(CyclicGroup(64), 31, "interpolate")
 
 
