@@ -60,6 +60,8 @@ DENSE_MAP_LIMIT_BYTES = 64 * 2**20
 MAX_MAP_BYTES = 2 * 2**30
 #: The highest angular frequency of the steerable basis (see :func:`steerable_basis`).
 STEERABLE_MAX_FREQUENCY = 2
+#: The steerable basis lives on the disc of radius ``(k - 1) / 2 + STEERABLE_DISC_MARGIN`` pixels.
+STEERABLE_DISC_MARGIN = 0.5
 
 
 def resolve_method(group: Group, method: str) -> str:
@@ -316,10 +318,13 @@ def _steerable_profiles(k: int, max_frequency: int):
     """
     shell, _, counts, r2 = _shells(k)
     n_shells = counts.numel()
+    # the support is a disc: the corners of the square would turn onto pixels that do not exist
+    limit = (2 * ((k - 1) / 2 + STEERABLE_DISC_MARGIN)) ** 2 + 1e-9
     w = counts.double()
     chosen: Dict[int, Tensor] = {}
     for m in range(max_frequency + 1):
-        allowed = [s for s in range(n_shells) if m == 0 or int(r2[s]) > 0]
+        allowed = [s for s in range(n_shells)
+                   if (m == 0 or int(r2[s]) > 0) and int(r2[s]) <= limit]
         space = torch.eye(n_shells, dtype=torch.float64)[:, allowed]  # [S, a]
         constraints = []
         for mp, tp in chosen.items():
@@ -403,7 +408,9 @@ def steerable_basis(
 
     Each function is ``psi(rho, phi) = tau(rho) cos(m phi)`` or ``tau(rho) sin(m phi)`` (``m = 0``:
     ``tau(rho)`` only), with ``m <= max_frequency`` (2 by default) and the radial profile ``tau``
-    given by its values on the rings of pixels at equal distance from the centre. The sampled
+    given by its values on the rings of pixels at equal distance from the centre, within the disc
+    of radius ``(k - 1) / 2 + 0.5`` (the corners of the square are left out: turned, they would
+    land on pixels that do not exist). The sampled
     functions are orthonormal, and the profiles are chosen (see ``_steerable_profiles``) so that
     they stay orthonormal after any turn: a kernel ``sum_b c_b psi_b`` turned by any angle (or
     mirrored) is ``sum_b c'_b psi_b`` with rotated coefficients (:func:`rotate_coefficients`) and
@@ -417,7 +424,8 @@ def steerable_basis(
         max_frequency: highest ``m``; :data:`STEERABLE_MAX_FREQUENCY` by default.
 
     Returns:
-        float64 ``[B, k, k]``; ``B`` is 20 for ``k = 5`` (of 25 pixels), 36 for ``k = 7``.
+        float64 ``[B, k, k]``; ``B`` is 9 for ``k = 3`` (all 9 pixels), 17 for ``k = 5``, 28 for
+        ``k = 7``.
     """
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
         raise ValueError(f"kernel_size must be a positive int, got {kernel_size!r}")
@@ -545,12 +553,6 @@ def build_kernel_map(group: Group, kernel_size: int, method: str, kind: str) -> 
         "kernel_spatial_map": None, "kernel_group_index": None,
     }
     dense_bytes = 4 * n_in * n_out
-    if dense_bytes <= DENSE_MAP_LIMIT_BYTES or (method == "steerable" and kind == "lifting"):
-        build = lifting_kernel_map if kind == "lifting" else group_kernel_map
-        out["kernel_map"] = build(group, k, method)
-        if method == "exact":  # a permutation matrix: one 1 per column, a gather does the same
-            out["kernel_index"] = out["kernel_map"].argmax(0)
-        return out
     if method == "steerable":
         spatial_bytes = 4 * per * n * k * k
         if spatial_bytes > MAX_MAP_BYTES:
@@ -561,6 +563,13 @@ def build_kernel_map(group: Group, kernel_size: int, method: str, kind: str) -> 
                 f"{_gib(MAX_MAP_BYTES)}; use method='interpolate' (sparse, 4 taps per entry) or a "
                 f"smaller group or kernel"
             )
+    if dense_bytes <= DENSE_MAP_LIMIT_BYTES or (method == "steerable" and kind == "lifting"):
+        build = lifting_kernel_map if kind == "lifting" else group_kernel_map
+        out["kernel_map"] = build(group, k, method)
+        if method == "exact":  # a permutation matrix: one 1 per column, a gather does the same
+            out["kernel_index"] = out["kernel_map"].argmax(0)
+        return out
+    if method == "steerable":
         out["kernel_spatial_map"] = _steerable_spatial(group, k).reshape(per, n * k * k).float()
     else:
         out["kernel_index"], out["kernel_tap_weight"] = _spatial_taps(group, k, method)
