@@ -529,8 +529,8 @@ def build_kernel_map(group: Group, kernel_size: int, method: str, kind: str) -> 
     ``None``) to register as buffers, consumed by :func:`apply_kernel_map`:
 
     * ``kernel_map``: the dense ``[n_in, n_out]`` matrix of :func:`lifting_kernel_map` /
-      :func:`group_kernel_map`, when it takes at most :data:`DENSE_MAP_LIMIT_BYTES` (and always for a
-      steerable lifting layer, whose map is dense by nature); for ``exact`` also
+      :func:`group_kernel_map`, when it takes at most :data:`DENSE_MAP_LIMIT_BYTES` (and always
+      for a steerable lifting layer, whose map is dense by nature); for ``exact`` also
       ``kernel_index``, the column-to-row permutation, applied as a gather.
     * otherwise the factored form: ``kernel_index`` ``[T, |G| k²]`` and ``kernel_tap_weight``
       (the taps of the spatial move, see ``_spatial_taps``) or ``kernel_spatial_map``

@@ -270,7 +270,9 @@ class GroupConvolution(_GroupConvBase):
         n, shape = group.order, self._spatial_shape()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, *shape))
         # fan_in = C_in * |G| * k * k (steerable: * B), as a Conv2d over the flattened channels
-        nn.init.kaiming_uniform_(self.weight.view(out_channels, in_channels * n, *shape), a=math.sqrt(5))
+        nn.init.kaiming_uniform_(
+            self.weight.view(out_channels, in_channels * n, *shape), a=math.sqrt(5)
+        )
         self._register_kernel_map("group")
 
     def _expand(self) -> Tensor:

@@ -741,7 +741,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--num-hidden", type=int, default=4, help="convolutions after the first")
     p.add_argument("--hidden-channels", type=_int_list, default=None,
                    help="an int or one per convolution (default 16 for gcnn, 32 for cnn)")
-    p.add_argument("--method", choices=("auto", "exact", "interpolate"), default="auto")
+    p.add_argument("--method", choices=("auto", "exact", "interpolate", "steerable"),
+                   default="auto")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--augment", choices=AUGMENTATIONS, default="none",
