@@ -14,7 +14,7 @@ The price is ``len(angles)`` forward passes per input.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Optional
 
 import torch
 from torch import Tensor, nn

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 import gcnn
 from gcnn import CNN, CyclicGroup, GroupEquivariantCNN, OrbitAverage, equivariance_error
