@@ -150,8 +150,9 @@ def compare_kernel_methods(
 
     For each method, a :class:`~gcnn.layers.LiftingConvolution` (1 -> ``channels``) followed by a
     :class:`~gcnn.layers.GroupConvolution` (``channels -> channels``), no bias, randomly
-    initialised from the same seed, is measured on ``x`` (default: :func:`smooth_disc_input`, a
-    smooth picture inside a disc, so that turning the input by 45° loses nothing at the borders).
+    initialised from the same seed, with zero padding ``k // 2``, is measured on ``x`` (default:
+    :func:`smooth_disc_input` of 61x61 pixels with a disc of radius 15, a smooth picture that
+    turning by 45° loses nothing of, with room around it for the outputs).
     Inputs and outputs are turned as :func:`equivariance_error` does (``method="auto"``:
     exactly by 90° steps, by interpolation otherwise).
 
@@ -164,15 +165,16 @@ def compare_kernel_methods(
     """
     from .layers import GroupConvolution, LiftingConvolution
 
-    if x is None:
-        x = smooth_disc_input(channels=1)
+    if x is None:  # room around the disc for both layers' outputs: nothing is cut off
+        x = smooth_disc_input(size=61, radius=15.0)
+    pad = kernel_size // 2
     out = {}
     for method in methods:
         torch.manual_seed(seed)
-        lift = LiftingConvolution(group, kernel_size, x.shape[1], channels, bias=False,
-                                  method=method).to(x.dtype)
-        gconv = GroupConvolution(group, kernel_size, channels, channels, bias=False,
-                                 method=method).to(x.dtype)
+        lift = LiftingConvolution(group, kernel_size, x.shape[1], channels, padding=pad,
+                                  bias=False, method=method).to(x.dtype)
+        gconv = GroupConvolution(group, kernel_size, channels, channels, padding=pad,
+                                 bias=False, method=method).to(x.dtype)
         net = nn.Sequential(lift, gconv)
         bank = lift.transformed_weight()  # [O * |G|, I, k, k]
         per = bank.reshape(channels, group.order, -1).transpose(0, 1).flatten(1).double()
