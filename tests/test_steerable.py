@@ -235,3 +235,12 @@ def test_compare_kernel_methods_c8():
     assert r["interpolate"]["norm"][1::2].max() < 0.8  # interpolation loses norm at 45 degrees
     # steerable kernels turn better: smaller errors at 45 degrees, for this seed and input
     assert (r["steerable"]["lifting"][1::2] < r["interpolate"]["lifting"][1::2]).all()
+
+
+def test_models_take_the_method():
+    from gcnn import GroupEquivariantCNN, equivariance_error
+
+    torch.manual_seed(6)
+    model = GroupEquivariantCNN(DihedralGroup(4), 5, 1, 10, 2, 4, method="steerable").eval()
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert equivariance_error(model, torch.randn(2, 1, 28, 28)).max() < 1e-5  # D4-invariant
