@@ -7,7 +7,8 @@ rotates its output by ``r`` and rolls the group axis *forward* by one step
 
 Each convolution keeps one learned weight and a fixed matrix (a buffer, see
 :mod:`gcnn.kernels`) that expands it into the bank of ``|G|`` transformed kernels, which then
-runs as a single :func:`torch.nn.functional.conv2d`.
+runs as a single :func:`torch.nn.functional.conv2d`. With ``method="steerable"`` the weight holds
+the coefficients of a steerable basis (``[..., B]`` instead of ``[..., k, k]``), turned exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .groups import Group
-from .kernels import group_kernel_map, lifting_kernel_map, resolve_method
+from .kernels import apply_kernel_map, build_kernel_map, resolve_method, steerable_frequencies
 
 __all__ = ["LiftingConvolution", "GroupConvolution", "Restriction", "GroupLayerNorm"]
 
@@ -74,17 +75,31 @@ class _GroupConvBase(nn.Module):
     def _expand(self) -> Tensor:
         raise NotImplementedError
 
-    def _register_kernel_map(self, kernel_map: Tensor) -> None:
-        self.register_buffer("kernel_map", kernel_map, persistent=False)
-        # An exact map is a permutation matrix (one 1 per column): a gather does the same work.
-        index = kernel_map.argmax(0) if self.method == "exact" else None
-        self.register_buffer("kernel_index", index, persistent=False)
+    _MAP_BUFFERS = ("kernel_map", "kernel_index", "kernel_tap_weight", "kernel_spatial_map",
+                    "kernel_group_index")
+
+    def _spatial_shape(self) -> Tuple[int, ...]:
+        """The per-kernel shape of the weight: ``(k, k)``, or ``(B,)`` coefficients (steerable)."""
+        if self.method == "steerable":
+            return (steerable_frequencies(self.kernel_size).numel(),)
+        return (self.kernel_size, self.kernel_size)
+
+    def _register_kernel_map(self, kind: str) -> None:
+        # A dense matrix (an exact one also as a gather index) when small, else the sparse taps
+        # (each moved entry reads at most four entries): see gcnn.kernels.build_kernel_map.
+        maps = build_kernel_map(self.group, self.kernel_size, self.method, kind)
+        for name in self._MAP_BUFFERS:
+            self.register_buffer(name, maps[name], persistent=False)
 
     def _apply_map(self, flat_weight: Tensor) -> Tensor:
         """``[O*I, n_in]`` weights -> ``[O*I, n_out]`` entries of the transformed kernels."""
-        if self.kernel_index is not None:
-            return flat_weight.index_select(1, self.kernel_index)
-        return flat_weight @ self.kernel_map.to(flat_weight.dtype)
+        return apply_kernel_map(flat_weight, *(getattr(self, n) for n in self._MAP_BUFFERS))
+
+    def dense_kernel_map(self) -> Tensor:
+        """The kernel map as one dense ``[n_in, n_out]`` matrix, however it is stored."""
+        n_in = self.weight[0, 0].numel()
+        eye = torch.eye(n_in, dtype=self.weight.dtype, device=self.weight.device)
+        return self._apply_map(eye)
 
     def transformed_weight(self) -> Tensor:
         """The bank of transformed kernels, ``[C_out * |G|, C_in * |G_in|, k, k]``.
@@ -99,7 +114,9 @@ class _GroupConvBase(nn.Module):
         if self.training or (torch.is_grad_enabled() and w.requires_grad):
             self._cache = None
             return self._expand()
-        key = (w.data_ptr(), w._version, w.device, w.dtype, self.kernel_map.data_ptr())
+        maps = tuple(getattr(self, n) for n in self._MAP_BUFFERS)
+        key = (w.data_ptr(), w._version, w.device, w.dtype) + tuple(
+            m.data_ptr() if m is not None else None for m in maps)
         if self._cache is None or self._cache[0] != key:
             with torch.no_grad():
                 self._cache = (key, self._expand())
@@ -176,7 +193,10 @@ class LiftingConvolution(_GroupConvBase):
         padding: zero padding (an int) or ``"same"`` (odd ``k``).
         bias: add one learned bias per output channel (shared over the group axis).
         method: how kernels are moved: ``"exact"`` (90° steps and flips, by permutation),
-            ``"interpolate"`` (any angle, bilinear), or ``"auto"`` (exact when possible).
+            ``"interpolate"`` (any angle, bilinear), ``"steerable"`` (any angle, exactly: the
+            weight holds ``B`` coefficients of a band-limited basis per kernel, ``[C_out, C_in,
+            B]``, see :func:`gcnn.kernels.steerable_basis`), or ``"auto"`` (exact when
+            possible, else interpolate).
 
     Example: ``LiftingConvolution(CyclicGroup(4), kernel_size=5, in_channels=3, out_channels=8)``
     maps ``[2, 3, 32, 32]`` to ``[2, 8, 4, 28, 28]``.
@@ -195,14 +215,13 @@ class LiftingConvolution(_GroupConvBase):
         method: str = "auto",
     ) -> None:
         super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
-        k = self.kernel_size
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, k, k))
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self._spatial_shape()))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        self._register_kernel_map(lifting_kernel_map(group, k, self.method))
+        self._register_kernel_map("lifting")
 
     def _expand(self) -> Tensor:
         o, i, k, n = self.out_channels, self.in_channels, self.kernel_size, self.group.order
-        bank = self._apply_map(self.weight.reshape(o * i, k * k))
+        bank = self._apply_map(self.weight.reshape(o * i, -1))
         # [O, I, |G|, k, k] -> [O, |G|, I, k, k]
         return bank.reshape(o, i, n, k, k).transpose(1, 2).reshape(o * n, i, k, k)
 
@@ -248,15 +267,17 @@ class GroupConvolution(_GroupConvBase):
         method: str = "auto",
     ) -> None:
         super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
-        k, n = self.kernel_size, group.order
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, k, k))
-        # fan_in = C_in * |G| * k * k, as for a Conv2d over the flattened input channels
-        nn.init.kaiming_uniform_(self.weight.view(out_channels, in_channels * n, k, k), a=math.sqrt(5))
-        self._register_kernel_map(group_kernel_map(group, k, self.method))
+        n, shape = group.order, self._spatial_shape()
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, *shape))
+        # fan_in = C_in * |G| * k * k (steerable: * B), as a Conv2d over the flattened channels
+        nn.init.kaiming_uniform_(
+            self.weight.view(out_channels, in_channels * n, *shape), a=math.sqrt(5)
+        )
+        self._register_kernel_map("group")
 
     def _expand(self) -> Tensor:
         o, i, k, n = self.out_channels, self.in_channels, self.kernel_size, self.group.order
-        bank = self._apply_map(self.weight.reshape(o * i, n * k * k))
+        bank = self._apply_map(self.weight.reshape(o * i, -1))
         # [O, I, |G|_out, |G|_in, k, k] -> [O, |G|_out, I, |G|_in, k, k]
         return bank.reshape(o, i, n, n, k, k).transpose(1, 2).reshape(o * n, i * n, k, k)
 

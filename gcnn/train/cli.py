@@ -64,7 +64,8 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
                    help="convolutions after the first")
     p.add_argument("--hidden-channels", type=_int_list, default=d["hidden_channels"],
                    help="an int or one per convolution (default 16 for gcnn, 32 for cnn)")
-    p.add_argument("--method", choices=("auto", "exact", "interpolate"), default=d["method"])
+    p.add_argument("--method", choices=("auto", "exact", "interpolate", "steerable"),
+                   default=d["method"])
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
     p.add_argument("--augment", choices=AUGMENTATIONS, default=d["augment"],
