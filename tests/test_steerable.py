@@ -10,7 +10,8 @@ from torch import nn
 
 import gcnn.kernels as K
 from gcnn import CyclicGroup, DihedralGroup, GroupConvolution, LiftingConvolution
-from gcnn.equivariance import compare_kernel_methods, smooth_disc_input
+from gcnn.equivariance import smooth_disc_input
+from gcnn.metrics import compare_kernel_methods
 from gcnn.kernels import (
     group_kernel_map,
     lifting_kernel_map,
