@@ -114,3 +114,48 @@ def test_config_points_at_existing_files():
         assert (ROOT / folder / f"{name}.py").is_file()
     assert config["only_build_toc_files"] is True
     assert config["execute"]["execute_notebooks"] == "cache"
+
+
+# -- what a reader sees of the notebooks (issue #15) -------------------------------------------
+HIDDEN = {"remove-cell", "remove-input"}
+MAX_CODE_COLUMNS = 88
+
+
+def _cells(docname):
+    return nbformat.read(ROOT / f"{docname}.ipynb", as_version=4).cells
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_scaffolding_is_hidden(docname):
+    """Test markers and the Colab install cell never reach the page; the title comes first.
+
+    nbval's markers go in the cell's tags (``nbval-check-output``, which nbval reads like the
+    ``# NBVAL_CHECK_OUTPUT`` comment); a cell that must keep such a comment is tagged
+    ``remove-input`` or ``remove-cell``. The install cell is tagged ``remove-cell`` (it still
+    runs in Jupyter, on Colab and under nbval).
+    """
+    cells = _cells(docname)
+    for i, cell in enumerate(cells):
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type != "code" or tags & HIDDEN:
+            continue
+        assert "NBVAL" not in cell.source, (
+            f"{docname} cell {i} shows an nbval marker: move it to the cell's tags "
+            f"(nbval-check-output) or tag the cell remove-input")
+        assert "pip install" not in cell.source, (
+            f"{docname} cell {i} shows a pip install: put it after the title, tag remove-cell")
+    first = next(c for c in cells if "remove-cell" not in c.metadata.get("tags", []))
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        f"{docname}: the first thing on the page must be the title, not {first.source[:40]!r}")
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_shown_code_fits_the_page(docname):
+    """Code a reader sees is at most 88 columns wide (no sideways scrolling at 1280 px)."""
+    long = []
+    for i, cell in enumerate(_cells(docname)):
+        if cell.cell_type != "code" or set(cell.metadata.get("tags", [])) & HIDDEN:
+            continue
+        long += [f"cell {i}: {len(line)} columns: {line.strip()[:50]}"
+                 for line in cell.source.splitlines() if len(line) > MAX_CODE_COLUMNS]
+    assert not long, f"{docname}: lines over {MAX_CODE_COLUMNS} columns:\n  " + "\n  ".join(long)
