@@ -107,6 +107,8 @@ MAX_PAGE_HEIGHT_PX = 16_000
 TALL_PAGES = {
     "book/08_challenge": "chapter 8 split is pending, issue #15 item 5",
 }
+#: Pages a reader looks things up in rather than reads through: no height limit.
+REFERENCE_PAGES = {"book/api"}
 #: A page's HTML plus the images it shows (jshtml frames are inside the HTML).
 MAX_PAGE_BYTES = 3_000_000
 
@@ -503,7 +505,7 @@ def _visit(browser, site: str, docname: str) -> Dict[str, Any]:
 
         if (ROOT / f"{docname}.ipynb").is_file():
             expected, found = _expected_figures(docname), page.evaluate(FIGURES_JS)
-            if expected == 0:
+            if expected == 0 and Path(docname).name[:2].isdigit():   # a chapter
                 problems.append(f"{docname}.ipynb has no figure in its saved outputs: execute "
                                 f"it with the inline backend (MPLBACKEND unset) and save it")
             elif found < expected:
@@ -575,7 +577,7 @@ def test_page_in_browser(reports, docname: str) -> None:
 
 @pytest.mark.parametrize("docname", [
     pytest.param(d, marks=pytest.mark.xfail(reason=TALL_PAGES[d], strict=True))
-    if d in TALL_PAGES else d for d in PAGES])
+    if d in TALL_PAGES else d for d in PAGES if d not in REFERENCE_PAGES])
 def test_page_height(reports, docname: str) -> None:
     height = reports[docname].get("height_px")
     assert height is not None, f"{docname} could not be measured: {reports[docname]['problems']}"
