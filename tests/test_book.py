@@ -9,6 +9,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,35 @@ def test_shown_code_fits_the_page(docname):
         long += [f"cell {i}: {len(line)} columns: {line.strip()[:50]}"
                  for line in cell.source.splitlines() if len(line) > MAX_CODE_COLUMNS]
     assert not long, f"{docname}: lines over {MAX_CODE_COLUMNS} columns:\n  " + "\n  ".join(long)
+
+
+def _script(name):
+    """A module of ``scripts/`` (not a package), imported by file name."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_readme_is_short_and_its_table_is_printed_by_the_script(capsys, monkeypatch):
+    """README under 120 lines; its results table is what its results_table.py command prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    assert len(readme.splitlines()) < 120
+    command = re.search(r"^python scripts/results_table\.py (.*?[^\\])$", readme,
+                        flags=re.M | re.S)
+    assert command, "README.md: no 'python scripts/results_table.py ...' command"
+    # the shell's brace and glob expansion, from the repository root
+    args = subprocess.run(["bash", "-c", "echo " + command.group(1).replace("\\\n", " ")],
+                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    monkeypatch.chdir(ROOT)
+    _script("results_table").main(args)
+    first_table = capsys.readouterr().out.split("\n\n")[0]
+    assert first_table.strip() in readme, "README.md: the table differs from the script's output"
+
+
+def test_mathjax_path_is_the_staged_file():
+    """``mathjax_path`` in _config.yml names the file scripts/web_assets.py stages."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    mathjax = _script("web_assets").MATHJAX
+    assert config["sphinx"]["config"]["mathjax_path"] == f"{mathjax.target}/{mathjax.paths[0]}"

@@ -42,6 +42,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -599,8 +600,6 @@ def test_book_has_a_kernel_free_control(reports) -> None:
 @pytest.mark.parametrize("docname", PAGES)
 def test_page_size(book_html: Path, docname: str) -> None:
     """The page's HTML and the local images it shows stay under ``MAX_PAGE_BYTES``."""
-    import re
-
     html_file = book_html / f"{docname}.html"
     assert html_file.is_file(), f"{docname} is in _toc.yml but {html_file} was not built"
     html = html_file.read_text(encoding="utf8")
