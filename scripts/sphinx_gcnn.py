@@ -22,6 +22,14 @@ And one fix for the pages themselves:
   the builder started twice (once as filename ``None``, once as ``''``). sphinx-thebe's
   ``const THEBE_JS_URL = ...`` then throws "Identifier 'THEBE_JS_URL' has already been
   declared" on every page. Duplicates are dropped from each page's script list.
+
+And the browser packages the pages load (MathJax), served from the book itself:
+
+* **Web assets.** Every package of ``scripts/web_assets.py`` that is staged in ``.web_assets/``
+  is added to ``html_static_path`` (it lands in ``_static/<target>/``). When MathJax is not
+  staged, ``mathjax_path`` falls back to Sphinx's CDN default and a note (not a warning: a
+  reader's ``-W`` build without npm still passes, with math that needs a network) says how to
+  fetch it. The browser test, which runs offline, then fails on the missing local MathJax.
 """
 
 from __future__ import annotations
@@ -31,8 +39,16 @@ from typing import Any, List, Optional
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+
+import web_assets
+
+logger = logging.getLogger(__name__)
 
 PACKAGE = "gcnn"
+#: Sphinx 7's default ``mathjax_path``, used only when MathJax is not staged.
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
 
 
 def _import_dotted(name: str) -> Optional[Any]:
@@ -137,8 +153,23 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
     scripts[:] = unique
 
 
+def _serve_web_assets(app: Sphinx, config: Config) -> None:
+    for pkg in web_assets.PACKAGES:
+        if web_assets.is_staged(pkg):
+            config.html_static_path = [*config.html_static_path, str(pkg.folder)]
+            continue
+        logger.info(f"NOTE: {pkg.name}@{pkg.version} is not in {web_assets.VENDOR}; run "
+                    f"'python scripts/web_assets.py' (npm) to serve it with the book.",
+                    color="red")
+        if pkg is web_assets.MATHJAX:
+            logger.info(f"NOTE: formulas load MathJax from {MATHJAX_CDN} instead: they render "
+                        f"only online.", color="red")
+            config.mathjax_path = MATHJAX_CDN
+
+
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx.ext.autodoc")
+    app.connect("config-inited", _serve_web_assets)
     app.connect("missing-reference", _missing_reference)
     app.connect("autodoc-process-bases", _public_bases)
     # before sphinx.ext.napoleon (priority 500)

@@ -9,6 +9,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ CHAPTERS = [
     "book/07_rotated_digits",
     "book/08_challenge",
 ]
+REFERENCE = ["book/reproducing", "book/api", "book/references"]
 
 
 def _toc_files() -> list:
@@ -49,10 +52,10 @@ def _source(docname: str) -> Path:
 
 
 def test_toc_lists_the_chapters_in_order():
-    assert _toc_files() == ["book/index", *CHAPTERS, "book/api", "book/references"]
+    assert _toc_files() == ["book/index", *CHAPTERS, *REFERENCE]
 
 
-@pytest.mark.parametrize("docname", ["book/index", *CHAPTERS, "book/api", "book/references"])
+@pytest.mark.parametrize("docname", ["book/index", *CHAPTERS, *REFERENCE])
 def test_toc_file_exists(docname):
     _source(docname)
 
@@ -114,3 +117,80 @@ def test_config_points_at_existing_files():
         assert (ROOT / folder / f"{name}.py").is_file()
     assert config["only_build_toc_files"] is True
     assert config["execute"]["execute_notebooks"] == "cache"
+
+
+# -- what a reader sees of the notebooks (issue #15) -------------------------------------------
+HIDDEN = {"remove-cell", "remove-input"}
+MAX_CODE_COLUMNS = 88
+
+
+def _cells(docname):
+    return nbformat.read(ROOT / f"{docname}.ipynb", as_version=4).cells
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_scaffolding_is_hidden(docname):
+    """Test markers and the Colab install cell never reach the page; the title comes first.
+
+    nbval's markers go in the cell's tags (``nbval-check-output``, which nbval reads like the
+    ``# NBVAL_CHECK_OUTPUT`` comment); a cell that must keep such a comment is tagged
+    ``remove-input`` or ``remove-cell``. The install cell is tagged ``remove-cell`` (it still
+    runs in Jupyter, on Colab and under nbval).
+    """
+    cells = _cells(docname)
+    for i, cell in enumerate(cells):
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type != "code" or tags & HIDDEN:
+            continue
+        assert "NBVAL" not in cell.source, (
+            f"{docname} cell {i} shows an nbval marker: move it to the cell's tags "
+            f"(nbval-check-output) or tag the cell remove-input")
+        assert "pip install" not in cell.source, (
+            f"{docname} cell {i} shows a pip install: put it after the title, tag remove-cell")
+    first = next(c for c in cells if "remove-cell" not in c.metadata.get("tags", []))
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        f"{docname}: the first thing on the page must be the title, not {first.source[:40]!r}")
+
+
+@pytest.mark.parametrize("docname", [*CHAPTERS, "book/reproducing"])
+def test_shown_code_fits_the_page(docname):
+    """Code a reader sees is at most 88 columns wide (no sideways scrolling at 1280 px)."""
+    long = []
+    for i, cell in enumerate(_cells(docname)):
+        if cell.cell_type != "code" or set(cell.metadata.get("tags", [])) & HIDDEN:
+            continue
+        long += [f"cell {i}: {len(line)} columns: {line.strip()[:50]}"
+                 for line in cell.source.splitlines() if len(line) > MAX_CODE_COLUMNS]
+    assert not long, f"{docname}: lines over {MAX_CODE_COLUMNS} columns:\n  " + "\n  ".join(long)
+
+
+def _script(name):
+    """A module of ``scripts/`` (not a package), imported by file name."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_readme_is_short_and_its_table_is_printed_by_the_script(capsys, monkeypatch):
+    """README under 120 lines; its results table is what its results_table.py command prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    assert len(readme.splitlines()) < 120
+    command = re.search(r"^python scripts/results_table\.py (.*?[^\\])$", readme,
+                        flags=re.M | re.S)
+    assert command, "README.md: no 'python scripts/results_table.py ...' command"
+    # the shell's brace and glob expansion, from the repository root
+    args = subprocess.run(["bash", "-c", "echo " + command.group(1).replace("\\\n", " ")],
+                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    monkeypatch.chdir(ROOT)
+    _script("results_table").main(args)
+    first_table = capsys.readouterr().out.split("\n\n")[0]
+    assert first_table.strip() in readme, "README.md: the table differs from the script's output"
+
+
+def test_mathjax_path_is_the_staged_file():
+    """``mathjax_path`` in _config.yml names the file scripts/web_assets.py stages."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    mathjax = _script("web_assets").MATHJAX
+    assert config["sphinx"]["config"]["mathjax_path"] == f"{mathjax.target}/{mathjax.paths[0]}"
