@@ -185,3 +185,41 @@ def test_gradients_reach_every_parameter():
     loss.backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+# -- groups are shared constants, not state of a model --------------------------------------------
+@pytest.mark.parametrize("cast", [lambda m: m.half(), lambda m: m.to(torch.bfloat16),
+                                  lambda m: m.double(), lambda m: m.to("meta")],
+                         ids=["half", "bfloat16", "double", "meta"])
+def test_casting_a_model_leaves_the_groups_it_shares_alone(cast):
+    c8, c4 = CyclicGroup(8), CyclicGroup(4)
+    schedule = [c8, c8, c4, c4]
+    first = GroupEquivariantCNN(schedule, 3, 1, 10, 3, 4)
+    cast(first)
+    for g in schedule:
+        assert g.elements().dtype == torch.get_default_dtype() and g.elements().device.type == "cpu"
+    second = GroupEquivariantCNN(schedule, 3, 1, 10, 3, 4)  # failed: "not in CyclicGroup(order=8)"
+    x = _rand(2, 1, 13, 13)
+    assert second(x).shape == (2, 10)
+    assert _rel(second(_rot(x)), second(x)) < 1e-5   # still C4-invariant
+
+
+def test_state_dict_has_no_group_entries_and_old_files_still_load():
+    torch.manual_seed(0)
+    model = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4)
+    state = model.state_dict()
+    assert not [k for k in state if "group" in k]
+    # files written before (the shipped pretrained ones) hold each group's elements
+    old = dict(state)
+    old["lifting_conv.group._elements"] = C8.elements().half()
+    old["restrictions.0.group._elements"] = C8.elements()
+    old["restrictions.0.subgroup._elements"] = C4.elements()
+    old["gconvs.0.group._elements"] = C4.elements()
+    other = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4)
+    other.load_state_dict(old)  # strict
+    assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), state.values()))
+    assert torch.equal(C8.elements(), CyclicGroup(8).elements())
+    # a file made with another group is still refused
+    old["gconvs.0.group._elements"] = C8.elements()
+    with pytest.raises(RuntimeError, match=r"gconvs\.0\.group.*8 elements.*CyclicGroup\(order=4\)"):
+        other.load_state_dict(old)
