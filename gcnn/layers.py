@@ -43,6 +43,43 @@ def _check_group(group) -> Group:
     return group
 
 
+_TO_DTYPE = {torch.float32: "float", torch.float64: "double", torch.float16: "half",
+             torch.bfloat16: "bfloat16"}
+
+
+def _convert(what: str, dtype: torch.dtype) -> str:
+    """How to convert ``what`` (``"x"`` or ``"model"``) to ``dtype``: ``x.float()`` say."""
+    method = _TO_DTYPE.get(dtype)
+    return f"{what}.{method}()" if method else f"{what}.to({dtype})"
+
+
+def _autocast_enabled(x: Tensor) -> bool:
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # torch < 2.4 has one flag per device kind
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def _check_dtype(name: str, x: Tensor, dtype: torch.dtype) -> None:
+    """Refuse an input whose dtype the weights (``dtype``) cannot meet, saying what to do.
+
+    Under ``torch.autocast`` mixed precisions are expected, so only integer input is refused.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} expects a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} got input of dtype {x.dtype}, but its weights are {dtype}: convert the "
+            f"input to floating point, {_convert('x', dtype)} / 255 for 8-bit pixels in "
+            f"[0, 255] (gcnn.data gives images in [0, 1])"
+        )
+    if x.dtype != dtype and not _autocast_enabled(x):
+        raise TypeError(
+            f"{name} got input of dtype {x.dtype}, but its weights are {dtype}: convert the "
+            f"input with {_convert('x', dtype)}, or the model with {_convert('model', x.dtype)}"
+        )
+
+
 def _resolve_padding(padding: Padding, kernel_size: int) -> int:
     if padding == "same":
         if kernel_size % 2 == 0:
@@ -207,6 +244,7 @@ class LiftingConvolution(_GroupConvBase):
         return bank.reshape(o, i, n, k, k).transpose(1, 2).reshape(o * n, i, k, k)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_dtype(type(self).__name__, x, self.weight.dtype)
         if x.dim() != 4:
             raise ValueError(
                 f"LiftingConvolution expects images [B, C_in={self.in_channels}, H, W] "
@@ -262,6 +300,7 @@ class GroupConvolution(_GroupConvBase):
 
     def forward(self, x: Tensor) -> Tensor:
         n = self.group.order
+        _check_dtype(type(self).__name__, x, self.weight.dtype)
         if x.dim() != 5:
             raise ValueError(
                 f"GroupConvolution expects feature maps [B, C_in={self.in_channels}, |G|={n}, H, W] "
@@ -350,6 +389,10 @@ class GroupLayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
 
     def forward(self, x: Tensor) -> Tensor:
+        dtype = self.weight.dtype if self.weight is not None else None
+        if dtype is None and isinstance(x, Tensor) and x.is_floating_point():
+            dtype = x.dtype  # no weights: any floating dtype will do
+        _check_dtype(type(self).__name__, x, dtype or torch.get_default_dtype())
         if x.dim() < 3 or x.shape[1] != self.channels:
             raise ValueError(
                 f"GroupLayerNorm expects [B, C={self.channels}, ...], got shape {list(x.shape)}"

@@ -399,3 +399,24 @@ def test_group_order_errors_name_expected_and_actual(cls):
         cls(0)
     with pytest.raises(TypeError, match="int, got float"):
         cls(4.5)
+
+
+@pytest.mark.parametrize("make", [lambda: LiftingConvolution(C4, 3, 2, 3),
+                                  lambda: GroupConvolution(C4, 3, 2, 3)], ids=["lift", "gconv"])
+def test_wrong_input_dtype_is_a_type_error_with_what_to_do(no_conv, make):
+    layer = make()
+    shape = (1, 2, 9, 9) if isinstance(layer, LiftingConvolution) else (1, 2, 4, 9, 9)
+    with pytest.raises(TypeError, match=r"torch\.uint8.*torch\.float32.*x\.float\(\)"):
+        layer(torch.zeros(shape, dtype=torch.uint8))
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32.*x\.float\(\).*"
+                                        r"\.double\(\)"):
+        layer(torch.zeros(shape, dtype=torch.float64))
+
+
+def test_group_layer_norm_refuses_integers():
+    with pytest.raises(TypeError, match=r"torch\.int64.*float"):
+        GroupLayerNorm(2)(torch.zeros(1, 2, 4, 3, 3, dtype=torch.int64))
+    norm = GroupLayerNorm(2, affine=True)
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32"):
+        norm(torch.zeros(1, 2, 4, 3, 3, dtype=torch.float64))
+    assert norm.double()(torch.zeros(1, 2, 4, 3, 3, dtype=torch.float64)).dtype == torch.float64

@@ -223,3 +223,57 @@ def test_state_dict_has_no_group_entries_and_old_files_still_load():
     old["gconvs.0.group._elements"] = C8.elements()
     with pytest.raises(RuntimeError, match=r"gconvs\.0\.group.*8 elements.*CyclicGroup\(order=4\)"):
         other.load_state_dict(old)
+
+
+# -- inputs a model cannot take: a sentence, not a torch error ------------------------------------
+MODELS = {
+    "GCNN": lambda: GroupEquivariantCNN(C4, 5, 1, 10, 4, 4),
+    "CNN": lambda: CNN(5, 1, 10, 4, 4),
+}
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_integer_images_are_refused_with_what_to_do(make):
+    with pytest.raises(TypeError, match=r"torch\.uint8.*torch\.float32.*x\.float\(\) / 255"):
+        make()(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_float64_input_to_a_float32_model_names_both_ways_out(make):
+    model = make()
+    x = _rand(2, 1, 28, 28).double()
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32.*x\.float\(\).*"
+                                        r"model\.double\(\)"):
+        model(x)
+    assert model.double()(x).dtype == torch.float64   # both precisions work
+    with pytest.raises(TypeError, match=r"torch\.float32.*torch\.float64.*x\.double\(\)"):
+        model(x.float())
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_input_smaller_than_the_receptive_field_names_the_minimum(make):
+    model = make()   # five 5x5 convolutions without padding: 1 + 5 * 4 = 21 pixels at least
+    with pytest.raises(ValueError, match=r"at least 21x21 pixels.*got 20x28.*padding"):
+        model(torch.zeros(2, 1, 20, 28))
+    with pytest.raises(ValueError, match=r"at least 21x21 pixels.*got 5x5"):
+        model(torch.zeros(2, 1, 5, 5))
+    assert model(torch.zeros(2, 1, 21, 21)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("model", [GroupEquivariantCNN(C4, 5, 1, 10, 4, 4, padding="same"),
+                                   CNN(5, 1, 10, 4, 4, padding="same"),
+                                   CNN(5, 1, 10, 4, 4, padding=2)], ids=["GCNN", "CNN", "CNN-2"])
+def test_padded_models_take_any_size(model):
+    assert model(torch.zeros(1, 1, 1, 1)).shape == (1, 10)
+
+
+def test_cnn_padding_is_checked():
+    with pytest.raises(ValueError, match="padding.*got -1"):
+        CNN(3, 1, 10, 1, 4, padding=-1)
+    with pytest.raises(ValueError, match="padding.*got 'full'"):
+        CNN(3, 1, 10, 1, 4, padding="full")
+
+
+def test_a_single_image_gets_a_hint():
+    with pytest.raises(ValueError, match=r"\[1, 28, 28\].*x\.unsqueeze\(0\)"):
+        GroupEquivariantCNN(C4, 5, 1, 10, 1, 4)(torch.zeros(1, 28, 28))
