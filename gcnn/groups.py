@@ -144,7 +144,11 @@ class Group(nn.Module):
         return torch.linalg.det(self.matrix_representation(h))
 
     def normalize_group_elements(self, h: Tensor) -> Tensor:
-        """Map elements to ``[-1, 1]`` (the group axis of a kernel grid for ``grid_sample``)."""
+        """Map elements to ``[-1, 1]`` (the group axis of a kernel grid for ``grid_sample``).
+
+        Shown in chapter 2; the layers of this package do not use it (they move kernels by the
+        fixed linear map of :mod:`gcnn.kernels`).
+        """
         raise NotImplementedError
 
     # -- actions ------------------------------------------------------------------------------

@@ -107,6 +107,18 @@ class _GroupConvBase(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self._cache: Optional[Tuple[tuple, Tensor]] = None
 
+    def reset_parameters(self) -> None:
+        """Draw the weight afresh and zero the bias (called by ``__init__``).
+
+        The weight is drawn as :class:`torch.nn.Conv2d` draws its own (Kaiming-uniform,
+        ``a=√5``) over the flattened input channels, fan-in ``C_in * |G_in| * k * k``; the bias,
+        one per output channel shared by the group axis, starts at zero.
+        """
+        k = self.kernel_size
+        nn.init.kaiming_uniform_(self.weight.view(self.out_channels, -1, k, k), a=math.sqrt(5))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
     # -- the kernel bank -------------------------------------------------------------------
     def _expand(self) -> Tensor:
         raise NotImplementedError
@@ -234,7 +246,7 @@ class LiftingConvolution(_GroupConvBase):
         super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
         k = self.kernel_size
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, k, k))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        self.reset_parameters()
         self._register_kernel_map(lifting_kernel_map(group, k, self.method))
 
     def _expand(self) -> Tensor:
@@ -288,8 +300,7 @@ class GroupConvolution(_GroupConvBase):
         super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
         k, n = self.kernel_size, group.order
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, k, k))
-        # fan_in = C_in * |G| * k * k, as for a Conv2d over the flattened input channels
-        nn.init.kaiming_uniform_(self.weight.view(out_channels, in_channels * n, k, k), a=math.sqrt(5))
+        self.reset_parameters()  # fan-in C_in * |G| * k * k, as a Conv2d over C_in * |G| channels
         self._register_kernel_map(group_kernel_map(group, k, self.method))
 
     def _expand(self) -> Tensor:
@@ -385,8 +396,15 @@ class GroupLayerNorm(nn.Module):
         super().__init__()
         self.channels = _check_positive_int("channels", channels)
         self.eps = eps
-        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
-        self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
+        self.weight = nn.Parameter(torch.empty(channels)) if affine else None
+        self.bias = nn.Parameter(torch.empty(channels)) if affine else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Scale 1 and shift 0 (with ``affine``; nothing to do without)."""
+        if self.weight is not None:
+            nn.init.ones_(self.weight)
+            nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         dtype = self.weight.dtype if self.weight is not None else None

@@ -163,6 +163,11 @@ class GroupEquivariantCNN(nn.Module):
             c = channels[i]
         self.final_linear = nn.Linear(c, out_channels)
 
+    def reset_parameters(self) -> None:
+        """Draw every parameter afresh, as the constructor did (same order, same numbers for a
+        seed): each layer's own ``reset_parameters``."""
+        _reset_children(self)
+
     @property
     def group(self) -> Group:
         """The group of the last convolution: the whole network is equivariant to it."""
@@ -196,6 +201,12 @@ class GroupEquivariantCNN(nn.Module):
     def extra_repr(self) -> str:
         names = " -> ".join(g.name for g in self.layer_groups)
         return f"groups: {names}"
+
+
+def _reset_children(model: nn.Module) -> None:
+    for module in model.modules():
+        if module is not model and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
 
 
 def _same_elements(a: Group, b: Group) -> bool:
@@ -235,6 +246,11 @@ class CNN(nn.Module):
             for _ in range(num_hidden)
         )
         self.final_linear = nn.Linear(hidden_channels, out_channels)
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter afresh, as the constructor did (same order, same numbers for a
+        seed): each layer's own ``reset_parameters``."""
+        _reset_children(self)
 
     def features(self, x: Tensor) -> List[Tensor]:
         """Every convolution's output after norm and ReLU: a list of ``[B, C, H, W]``."""

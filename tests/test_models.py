@@ -277,3 +277,17 @@ def test_cnn_padding_is_checked():
 def test_a_single_image_gets_a_hint():
     with pytest.raises(ValueError, match=r"\[1, 28, 28\].*x\.unsqueeze\(0\)"):
         GroupEquivariantCNN(C4, 5, 1, 10, 1, 4)(torch.zeros(1, 28, 28))
+
+
+@pytest.mark.parametrize("make", [lambda: GroupEquivariantCNN([C8, C4, C4], 3, 1, 10, 2, 4),
+                                  lambda: CNN(3, 1, 10, 2, 4)], ids=["GCNN", "CNN"])
+def test_reset_parameters_redraws_what_the_constructor_drew(make):
+    torch.manual_seed(5)
+    model = make()
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    torch.manual_seed(5)
+    model.reset_parameters()
+    assert all(torch.equal(fresh[k], v) for k, v in model.state_dict().items())
