@@ -24,9 +24,10 @@ The returned tensors are cached and shared between callers: do not modify them i
 from __future__ import annotations
 
 import functools
+import math
 import os
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -71,56 +72,153 @@ def data_root(root: Union[str, os.PathLike, None] = None) -> Path:
     return Path(root).expanduser().resolve()
 
 
-def _files_present(root: Path) -> bool:
-    raw = root / "MNIST" / "raw"
-    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    return all((raw / n).is_file() for n in names)
+#: Each MNIST file: the IDX magic number (unsigned bytes, 3 or 1 dimensions), how many items it
+#: holds and the shape of one item.
+_MNIST_FILES = {
+    "train-images-idx3-ubyte": (0x00000803, 60000, (28, 28)),
+    "train-labels-idx1-ubyte": (0x00000801, 60000, ()),
+    "t10k-images-idx3-ubyte": (0x00000803, 10000, (28, 28)),
+    "t10k-labels-idx1-ubyte": (0x00000801, 10000, ()),
+}
+_KIND = {0x00000803: "images", 0x00000801: "labels"}
 
 
-def _open_mnist(root: Path, train: bool, download: Optional[bool]):
-    from torchvision.datasets import MNIST
+def _raw(root: Path) -> Path:
+    return root / "MNIST" / "raw"
 
-    present = _files_present(root)
-    if present:
-        try:
-            return MNIST(str(root), train=train, download=False)
-        except Exception as err:  # files there but unreadable
-            raise RuntimeError(
-                f"MNIST files under {root / 'MNIST' / 'raw'} could not be read ({err}); "
-                f"delete them to download again, or point GCNN_DATA at a good copy"
-            ) from err
+
+def _missing_files(root: Path) -> List[str]:
+    return [name for name in _MNIST_FILES if not (_raw(root) / name).is_file()]
+
+
+def _fix_hint(path: Path) -> str:
+    return (
+        f"replace it with MNIST's original {path.name} (or delete it, and gcnn.data downloads "
+        f"the files again), or set GCNN_DATA (or pass root=) to a directory with a good copy"
+    )
+
+
+def _check_idx(path: Path) -> Tuple[int, ...]:
+    """Check one MNIST file's magic number, shape and size; return its shape.
+
+    Raises a ValueError that names the file, what was expected and what was found.
+    """
+    magic, count, item = _MNIST_FILES[path.name]
+    kind, shape = _KIND[magic], (count, *item)
+    header = 4 + 4 * len(shape)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(header)
+    if size == 0:
+        raise ValueError(f"{path} is empty; expected MNIST's {count} {kind}: {_fix_hint(path)}")
+    found = int.from_bytes(head[:4], "big") if len(head) >= 4 else None
+    if found not in _KIND:
+        raise ValueError(
+            f"{path} is not an MNIST file: MNIST's {kind} start with the magic number "
+            f"0x{magic:08x}, this file starts with 0x{head[:4].hex()} (is it a web page or an "
+            f"archive?); {_fix_hint(path)}"
+        )
+    if found != magic:
+        raise ValueError(
+            f"{path} should hold MNIST {kind} (magic number 0x{magic:08x}) but starts with "
+            f"0x{found:08x}, the magic number of MNIST {_KIND[found]}; {_fix_hint(path)}"
+        )
+    dims = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(shape)))
+    if dims != shape:
+        split = "test" if count == 10000 else "training"
+        raise ValueError(
+            f"{path} should hold the {count} {kind} of MNIST's {split} set, shape {list(shape)}, "
+            f"but holds shape {list(dims)} (another split's file copied over it?); "
+            f"{_fix_hint(path)}"
+        )
+    want = header + math.prod(shape)
+    if size != want:
+        raise ValueError(
+            f"{path} should have {want} bytes ({header}-byte header and {count} {kind}), but "
+            f"has {size}: it is truncated or damaged; {_fix_hint(path)}"
+        )
+    return shape
+
+
+def _read_idx(path: Path) -> Tensor:
+    """The checked contents of one MNIST file as a uint8 tensor of its shape."""
+    shape = _check_idx(path)
+    body = path.read_bytes()[4 + 4 * len(shape) :]
+    return torch.frombuffer(bytearray(body), dtype=torch.uint8).reshape(shape)
+
+
+def _describe_missing(root: Path, missing: List[str], source: str) -> str:
+    if not root.exists():
+        return f"the data directory {root} does not exist{source}"
+    if len(missing) == len(_MNIST_FILES):
+        return f"no MNIST files under {_raw(root)}{source}"
+    return (
+        f"{_raw(root)} has some MNIST files, but {', '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} missing{source}"
+    )
+
+
+def _download(root: Path, missing: List[str], download: Optional[bool], source: str) -> None:
+    """Download the MNIST files into ``root`` with torchvision, or raise a clear error.
+
+    Directories made for a download that then fails are removed again, so a mistyped root
+    leaves nothing behind.
+    """
+    where = _describe_missing(root, missing, source)
     hint = (
-        f"Put the MNIST files (torchvision layout, {root}/MNIST/raw/train-images-idx3-ubyte ...) "
-        f"there, or set the environment variable GCNN_DATA (or pass root=) to a directory that "
-        f"holds them"
+        f"Put the four MNIST files (torchvision layout: {_raw(root)}/*-ubyte) there, or set "
+        f"the environment variable GCNN_DATA (or pass root=) to a directory that holds them"
     )
     if download is False:
-        raise FileNotFoundError(f"MNIST not found under {root} and download=False. {hint}.")
+        raise FileNotFoundError(f"{where}, and download=False. {hint}.")
+    from torchvision.datasets import MNIST
+
+    made, d = [], _raw(root)
+    while not d.exists():  # every directory the download will make, deepest first
+        made.append(d)
+        d = d.parent
     try:
-        return MNIST(str(root), train=train, download=True)
+        MNIST(str(root), train=False, download=True)  # fetches all four files
+        still = _missing_files(root)
+        if still:
+            raise RuntimeError(f"{', '.join(still)} still missing after the download")
     except Exception as err:
+        for d in made:
+            try:
+                d.rmdir()  # only if empty: never a file someone put there
+            except OSError:
+                break
         raise FileNotFoundError(
-            f"MNIST not found under {root} and downloading it failed "
-            f"({type(err).__name__}: {err}). {hint}, or allow the download on a machine with "
-            f"internet access."
+            f"{where}, and downloading MNIST failed ({type(err).__name__}: {err}). {hint}, or "
+            f"allow the download on a machine with internet access."
         ) from err
 
 
 @functools.lru_cache(maxsize=2)
 def _load(root: str, train: bool) -> Pair:
-    ds = _open_mnist(Path(root), train, download=False)
-    images = ds.data.unsqueeze(1).to(torch.float32).div_(255.0)  # [N, 1, 28, 28] in [0, 1]
-    labels = ds.targets.to(torch.int64).clone()
-    return images, labels
+    raw = _raw(Path(root))
+    prefix = "train" if train else "t10k"
+    images = _read_idx(raw / f"{prefix}-images-idx3-ubyte")
+    labels_path = raw / f"{prefix}-labels-idx1-ubyte"
+    labels = _read_idx(labels_path).to(torch.int64)
+    bad = (labels > 9).nonzero()
+    if len(bad):
+        i = int(bad[0, 0])
+        raise ValueError(
+            f"{labels_path}: MNIST labels are the digits 0 to 9, but it holds {int(labels[i])} "
+            f"(at index {i}); {_fix_hint(labels_path)}"
+        )
+    return images.unsqueeze(1).to(torch.float32).div_(255.0), labels  # [N, 1, 28, 28] in [0, 1]
 
 
 def _ensure(root, download: Optional[bool]) -> str:
     """The resolved root as a string, after downloading the files if they are missing."""
     path = data_root(root)
-    if not _files_present(path):
-        _open_mnist(path, True, download)  # downloads, or raises a clear error
-        _open_mnist(path, False, download)
+    missing = _missing_files(path)
+    if missing:
+        env = os.environ.get("GCNN_DATA")
+        source = f" (GCNN_DATA={env!r})" if root is None and env else ""
+        _download(path, missing, download, source)
     return str(path)
 
 
@@ -137,8 +235,10 @@ def mnist(train: bool, root=None, download: Optional[bool] = None) -> Pair:
         ``(images [N, 1, 28, 28] float32 in [0, 1], labels [N] int64)``.
 
     Raises:
-        FileNotFoundError: the files are missing and could not (or may not) be downloaded; the
-            message names the directory and what to do.
+        FileNotFoundError: files are missing and could not (or may not) be downloaded; the
+            message names the directory, the missing files and what to do.
+        ValueError: a file is not the MNIST file its name says (checked by magic number, shape,
+            count, size and label range); the message names the file and what to do.
     """
     return _load(_ensure(root, download), bool(train))
 
@@ -185,11 +285,21 @@ def rotate(images: Tensor, angles: Union[Tensor, float]) -> Tensor:
 
     Returns:
         ``[B, C, H, W]``, same dtype and device as ``images``.
+
+    Raises:
+        ValueError: a wrong shape, or an angle that is NaN or infinite.
     """
     if images.dim() != 4:
         raise ValueError(f"rotate expects images [B, C, H, W], got shape {list(images.shape)}")
     b, _, h, w = images.shape
     theta = torch.as_tensor(angles, dtype=torch.float64)
+    bad = (~torch.isfinite(theta)).reshape(-1).nonzero()
+    if len(bad):
+        i = int(bad[0, 0])
+        where = "" if theta.dim() == 0 else f" at index {i}"
+        raise ValueError(
+            f"angles must be finite numbers of degrees, got {float(theta.reshape(-1)[i])}{where}"
+        )
     if theta.dim() == 0:
         theta = theta.expand(b)
     if theta.shape != (b,):
