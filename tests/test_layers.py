@@ -21,7 +21,7 @@ from gcnn import (
     transform_regular,
 )
 
-SETTINGS = settings(max_examples=10, deadline=None, database=None, derandomize=True)
+SETTINGS = settings(max_examples=10, deadline=None, database=None)  # randomised: see conftest
 
 C1, C2, C4, C8 = CyclicGroup(1), CyclicGroup(2), CyclicGroup(4), CyclicGroup(8)
 D4 = DihedralGroup(4)
