@@ -204,6 +204,14 @@ def test_casting_a_model_leaves_the_groups_it_shares_alone(cast):
     assert _rel(second(_rot(x)), second(x)) < 1e-5   # still C4-invariant
 
 
+def test_a_model_moved_to_another_device_runs_there_while_its_groups_stay():
+    # "meta" stands in for a GPU: every buffer the forward pass needs moves with the model
+    model = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4).to("meta")
+    y = model(torch.empty(2, 1, 9, 9, device="meta"))
+    assert y.shape == (2, 10) and y.device.type == "meta"
+    assert C8.elements().device.type == "cpu" and C4.elements().device.type == "cpu"
+
+
 def test_state_dict_has_no_group_entries_and_old_files_still_load():
     torch.manual_seed(0)
     model = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4)
