@@ -60,4 +60,5 @@ def root() -> Path:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if exitstatus not in (0, 5):  # the header is hidden by -q: name the seed of a failed run
         seed = config.getoption("hypothesis_seed", None)
-        terminalreporter.write_line(f"hypothesis seed: {seed} (repeat with --hypothesis-seed={seed})")
+        terminalreporter.write_line(
+            f"hypothesis seed: {seed} (repeat with --hypothesis-seed={seed})")

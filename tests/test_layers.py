@@ -422,7 +422,7 @@ def test_group_layer_norm_refuses_integers():
     assert norm.double()(torch.zeros(1, 2, 4, 3, 3, dtype=torch.float64)).dtype == torch.float64
 
 
-# -- initialisation ---------------------------------------------------------------------------------
+# -- initialisation ------------------------------------------------------------------------------
 @pytest.mark.parametrize("group", [C4, D4, C8], ids=_name)
 @pytest.mark.parametrize("cls", [LiftingConvolution, GroupConvolution])
 def test_initialisation_is_conv2d_kaiming_and_reset_parameters_redraws_it(cls, group):
