@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import mnist_files
 from .groups import coordinate_grid
 
 __all__ = [
@@ -74,56 +75,31 @@ def data_root(root: Union[str, os.PathLike, None] = None) -> Path:
     return Path(root).expanduser().resolve()
 
 
-def _files_present(root: Path) -> bool:
-    raw = root / "MNIST" / "raw"
-    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    return all((raw / n).is_file() for n in names)
-
-
-def _open_mnist(root: Path, train: bool, download: Optional[bool]):
-    from torchvision.datasets import MNIST
-
-    present = _files_present(root)
-    if present:
-        try:
-            return MNIST(str(root), train=train, download=False)
-        except Exception as err:  # files there but unreadable
-            raise RuntimeError(
-                f"MNIST files under {root / 'MNIST' / 'raw'} could not be read ({err}); "
-                f"delete them to download again, or point GCNN_DATA at a good copy"
-            ) from err
-    hint = (
-        f"Put the MNIST files (torchvision layout, {root}/MNIST/raw/train-images-idx3-ubyte ...) "
-        f"there, or set the environment variable GCNN_DATA (or pass root=) to a directory that "
-        f"holds them"
-    )
-    if download is False:
-        raise FileNotFoundError(f"MNIST not found under {root} and download=False. {hint}.")
-    try:
-        return MNIST(str(root), train=train, download=True)
-    except Exception as err:
-        raise FileNotFoundError(
-            f"MNIST not found under {root} and downloading it failed "
-            f"({type(err).__name__}: {err}). {hint}, or allow the download on a machine with "
-            f"internet access."
-        ) from err
-
-
 @functools.lru_cache(maxsize=2)
 def _load(root: str, train: bool) -> Pair:
-    ds = _open_mnist(Path(root), train, download=False)
-    images = ds.data.unsqueeze(1).to(torch.float32).div_(255.0)  # [N, 1, 28, 28] in [0, 1]
-    labels = ds.targets.to(torch.int64).clone()
-    return images, labels
+    raw = mnist_files.raw_dir(Path(root))
+    prefix = "train" if train else "t10k"
+    images = mnist_files.read_idx(raw / f"{prefix}-images-idx3-ubyte")
+    labels_path = raw / f"{prefix}-labels-idx1-ubyte"
+    labels = mnist_files.read_idx(labels_path).to(torch.int64)
+    bad = (labels > 9).nonzero()
+    if len(bad):
+        i = int(bad[0, 0])
+        raise ValueError(
+            f"{labels_path}: MNIST labels are the digits 0 to 9, but it holds {int(labels[i])} "
+            f"(at index {i}); {mnist_files.fix_hint(labels_path)}"
+        )
+    return images.unsqueeze(1).to(torch.float32).div_(255.0), labels  # [N, 1, 28, 28] in [0, 1]
 
 
 def _ensure(root, download: Optional[bool]) -> str:
     """The resolved root as a string, after downloading the files if they are missing."""
     path = data_root(root)
-    if not _files_present(path):
-        _open_mnist(path, True, download)  # downloads, or raises a clear error
-        _open_mnist(path, False, download)
+    missing = mnist_files.missing_files(path)
+    if missing:
+        env = os.environ.get("GCNN_DATA")
+        source = f" (GCNN_DATA={env!r})" if root is None and env else ""
+        mnist_files.download(path, missing, download, source)
     return str(path)
 
 
@@ -140,8 +116,10 @@ def mnist(train: bool, root=None, download: Optional[bool] = None) -> Pair:
         ``(images [N, 1, 28, 28] float32 in [0, 1], labels [N] int64)``.
 
     Raises:
-        FileNotFoundError: the files are missing and could not (or may not) be downloaded; the
-            message names the directory and what to do.
+        FileNotFoundError: files are missing and could not (or may not) be downloaded; the
+            message names the directory, the missing files and what to do.
+        ValueError: a file is not the MNIST file its name says (checked by magic number, shape,
+            count, size and label range); the message names the file and what to do.
     """
     return _load(_ensure(root, download), bool(train))
 
@@ -188,11 +166,21 @@ def rotate(images: Tensor, angles: Union[Tensor, float]) -> Tensor:
 
     Returns:
         ``[B, C, H, W]``, same dtype and device as ``images``.
+
+    Raises:
+        ValueError: a wrong shape, or an angle that is NaN or infinite.
     """
     if images.dim() != 4:
         raise ValueError(f"rotate expects images [B, C, H, W], got shape {list(images.shape)}")
     b, _, h, w = images.shape
     theta = torch.as_tensor(angles, dtype=torch.float64)
+    bad = (~torch.isfinite(theta)).reshape(-1).nonzero()
+    if len(bad):
+        i = int(bad[0, 0])
+        where = "" if theta.dim() == 0 else f" at index {i}"
+        raise ValueError(
+            f"angles must be finite numbers of degrees, got {float(theta.reshape(-1)[i])}{where}"
+        )
     if theta.dim() == 0:
         theta = theta.expand(b)
     if theta.shape != (b,):

@@ -34,7 +34,9 @@ def transform(x: Tensor, group: Group, index: int, kind: str, method: str = "aut
     if kind == "image":
         if x.dim() < 3:
             raise ValueError(f"an image signal needs [B, C, H, W], got shape {list(x.shape)}")
-        return transform_images(x, group, group.elements()[index : index + 1], method)[0]
+        # float64 signals are moved by float64 elements (a group keeps its own in float32)
+        dtype = torch.float64 if x.dtype == torch.float64 else None
+        return transform_images(x, group, group.elements(dtype)[index : index + 1], method)[0]
     if kind == "regular":
         return transform_regular(x, group, index, method)
     if kind == "invariant":

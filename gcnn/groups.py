@@ -1,7 +1,11 @@
 """Finite groups of rotations and reflections of the plane.
 
-A group here is a :class:`torch.nn.Module` that holds its elements as a buffer, so it moves
-with ``.to(device)`` like any layer. Elements are tensors, not integers:
+A group here is a :class:`torch.nn.Module` (so it shows in a model's printout) whose elements
+are a constant: a plain tensor on the CPU, made once in the default dtype. Groups are shared by
+the layers and models built from them, so nothing a model does (``.half()``, ``.to(device)``,
+``load_state_dict``) changes them; :meth:`Group.elements` gives them afresh in another precision
+or on another device, and every method that meets a tensor elsewhere moves what it needs.
+Elements are tensors, not integers:
 
 * :class:`CyclicGroup` ``C_N``: rotation angles ``0, 2π/N, ..., 2π(N-1)/N``; an element is a
   0-d tensor (the angle) and a batch of elements has shape ``[n]``.
@@ -48,10 +52,11 @@ def coordinate_grid(height: int, width: int | None = None, *, device=None, dtype
 class Group(nn.Module):
     """A finite group acting on the plane (an abstract base class).
 
-    Subclasses register a buffer ``_elements`` of shape ``[|G|, *element_shape]`` and implement
-    :meth:`product`, :meth:`inverse`, :meth:`matrix_representation` and
-    :meth:`normalize_group_elements`. Everything else (the Cayley table, looking elements up,
-    subgroups, the actions) is derived here from the 2x2 matrices, so a new group needs only those.
+    Subclasses set ``_elements`` (a plain tensor of shape ``[|G|, *element_shape]``, not a
+    buffer: see the module docstring) and implement :meth:`product`, :meth:`inverse`,
+    :meth:`matrix_representation` and :meth:`normalize_group_elements`. Everything else (the
+    Cayley table, looking elements up, subgroups, the actions) is derived here from the 2x2
+    matrices, so a new group needs only those.
     """
 
     #: Whether every element maps the pixel grid onto itself (multiples of 90°, axis flips), so
@@ -62,14 +67,15 @@ class Group(nn.Module):
         super().__init__()
 
     # -- the elements -----------------------------------------------------------------------
-    def elements(self, dtype: Optional[torch.dtype] = None) -> Tensor:
+    def elements(self, dtype: Optional[torch.dtype] = None, device=None) -> Tensor:
         """All elements, ``[|G|, *element_shape]``; the identity comes first.
 
-        With ``dtype`` (for example ``torch.float64``) they are computed afresh in that precision.
+        By default the group's own constant tensor (on the CPU, in the dtype the group was made
+        in). With ``dtype`` (for example ``torch.float64``) they are computed afresh in that
+        precision; with ``device`` they are copied there.
         """
-        if dtype is None:
-            return self._elements
-        return self._make_elements(dtype).to(self._elements.device)
+        elements = self._elements if dtype is None else self._make_elements(dtype)
+        return elements if device is None else elements.to(device)
 
     def _make_elements(self, dtype: torch.dtype) -> Tensor:
         raise NotImplementedError
@@ -81,6 +87,30 @@ class Group(nn.Module):
 
     def __len__(self) -> int:
         return self.order
+
+    def _apply(self, fn, recurse=True):
+        # ``.to()``, ``.half()``, ``.cuda()`` of a model reach every submodule through here. The
+        # elements are a constant shared with every other layer built from this group, so they
+        # stay as they are (they are no buffer, so torch would not move them anyway).
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        # Files written by gcnn 0.1.0 (the shipped pretrained models among them) saved the
+        # elements as a buffer, PREFIX._elements. They are fixed by the group's type and order,
+        # so the saved copy is not loaded; its size still tells a file made with another group.
+        key = prefix + "_elements"
+        if key in state_dict:
+            saved = state_dict[key]
+            if tuple(saved.shape) != tuple(self._elements.shape):
+                error_msgs.append(
+                    f"{prefix.rstrip('.')}: the file was saved with a group of {saved.shape[0]} "
+                    f"elements (shape {list(saved.shape)}), this model's is {self!r} "
+                    f"({self.order} elements); build the model with the file's group"
+                )
+            state_dict = {k: v for k, v in state_dict.items() if k != key}
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     @property
     def name(self) -> str:
@@ -114,7 +144,11 @@ class Group(nn.Module):
         return torch.linalg.det(self.matrix_representation(h))
 
     def normalize_group_elements(self, h: Tensor) -> Tensor:
-        """Map elements to ``[-1, 1]`` (the group axis of a kernel grid for ``grid_sample``)."""
+        """Map elements to ``[-1, 1]`` (the group axis of a kernel grid for ``grid_sample``).
+
+        Shown in chapter 2; the layers of this package do not use it (they move kernels by the
+        fixed linear map of :mod:`gcnn.kernels`).
+        """
         raise NotImplementedError
 
     # -- actions ------------------------------------------------------------------------------
@@ -140,7 +174,7 @@ class Group(nn.Module):
         if grid.dim() != 3 or grid.shape[0] != 2:
             raise ValueError(f"grid must have shape [2, H, W], got {list(grid.shape)}")
         h = self._as_batch(h_batch, "h_batch")
-        mats = self.matrix_representation(h).to(grid.dtype)  # [n, 2, 2]
+        mats = self.matrix_representation(h).to(grid.device, grid.dtype)  # [n, 2, 2]
         return torch.einsum("nij,jhw->nhwi", mats, grid)
 
     # -- derived structure --------------------------------------------------------------------
@@ -224,7 +258,7 @@ class CyclicGroup(Group):
     def __init__(self, order: int) -> None:
         super().__init__()
         self.n = _check_order(order)
-        self.register_buffer("_elements", self._make_elements(torch.get_default_dtype()))
+        self._elements = self._make_elements(torch.get_default_dtype())
         self.exact = 4 % self.n == 0  # C1, C2, C4: every angle is a multiple of 90°
 
     def _make_elements(self, dtype: torch.dtype) -> Tensor:
@@ -268,7 +302,7 @@ class DihedralGroup(Group):
     def __init__(self, order: int) -> None:
         super().__init__()
         self.n = _check_order(order)
-        self.register_buffer("_elements", self._make_elements(torch.get_default_dtype()))
+        self._elements = self._make_elements(torch.get_default_dtype())
         self.exact = 4 % self.n == 0
 
     def _make_elements(self, dtype: torch.dtype) -> Tensor:

@@ -44,6 +44,43 @@ def _check_group(group) -> Group:
     return group
 
 
+_TO_DTYPE = {torch.float32: "float", torch.float64: "double", torch.float16: "half",
+             torch.bfloat16: "bfloat16"}
+
+
+def _convert(what: str, dtype: torch.dtype) -> str:
+    """How to convert ``what`` (``"x"`` or ``"model"``) to ``dtype``: ``x.float()`` say."""
+    method = _TO_DTYPE.get(dtype)
+    return f"{what}.{method}()" if method else f"{what}.to({dtype})"
+
+
+def _autocast_enabled(x: Tensor) -> bool:
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # torch < 2.4 has one flag per device kind
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def _check_dtype(name: str, x: Tensor, dtype: torch.dtype) -> None:
+    """Refuse an input whose dtype the weights (``dtype``) cannot meet, saying what to do.
+
+    Under ``torch.autocast`` mixed precisions are expected, so only integer input is refused.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} expects a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} got input of dtype {x.dtype}, but its weights are {dtype}: convert the "
+            f"input to floating point, {_convert('x', dtype)} / 255 for 8-bit pixels in "
+            f"[0, 255] (gcnn.data gives images in [0, 1])"
+        )
+    if x.dtype != dtype and not _autocast_enabled(x):
+        raise TypeError(
+            f"{name} got input of dtype {x.dtype}, but its weights are {dtype}: convert the "
+            f"input with {_convert('x', dtype)}, or the model with {_convert('model', x.dtype)}"
+        )
+
+
 def _resolve_padding(padding: Padding, kernel_size: int) -> int:
     if padding == "same":
         if kernel_size % 2 == 0:
@@ -70,6 +107,19 @@ class _GroupConvBase(nn.Module):
         self.method = resolve_method(group, method)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self._cache: Optional[Tuple[tuple, Tensor]] = None
+
+    def reset_parameters(self) -> None:
+        """Draw the weight afresh and zero the bias (called by ``__init__``).
+
+        The weight is drawn as :class:`torch.nn.Conv2d` draws its own (Kaiming-uniform,
+        ``a=√5``) over the flattened input channels, fan-in ``C_in * |G_in| * k * k``
+        (steerable: ``C_in * |G_in| * B`` coefficients); the bias, one per output channel shared
+        by the group axis, starts at zero.
+        """
+        shape = self._spatial_shape()  # (k, k), or (B,) steerable coefficients
+        nn.init.kaiming_uniform_(self.weight.view(self.out_channels, -1, *shape), a=math.sqrt(5))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     # -- the kernel bank -------------------------------------------------------------------
     def _expand(self) -> Tensor:
@@ -216,7 +266,7 @@ class LiftingConvolution(_GroupConvBase):
     ) -> None:
         super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self._spatial_shape()))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        self.reset_parameters()
         self._register_kernel_map("lifting")
 
     def _expand(self) -> Tensor:
@@ -226,6 +276,7 @@ class LiftingConvolution(_GroupConvBase):
         return bank.reshape(o, i, n, k, k).transpose(1, 2).reshape(o * n, i, k, k)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_dtype(type(self).__name__, x, self.weight.dtype)
         if x.dim() != 4:
             raise ValueError(
                 f"LiftingConvolution expects images [B, C_in={self.in_channels}, H, W] "
@@ -269,10 +320,7 @@ class GroupConvolution(_GroupConvBase):
         super().__init__(group, kernel_size, in_channels, out_channels, padding, bias, method)
         n, shape = group.order, self._spatial_shape()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n, *shape))
-        # fan_in = C_in * |G| * k * k (steerable: * B), as a Conv2d over the flattened channels
-        nn.init.kaiming_uniform_(
-            self.weight.view(out_channels, in_channels * n, *shape), a=math.sqrt(5)
-        )
+        self.reset_parameters()  # fan-in C_in * |G| * k * k (steerable: * B), as a Conv2d
         self._register_kernel_map("group")
 
     def _expand(self) -> Tensor:
@@ -283,6 +331,7 @@ class GroupConvolution(_GroupConvBase):
 
     def forward(self, x: Tensor) -> Tensor:
         n = self.group.order
+        _check_dtype(type(self).__name__, x, self.weight.dtype)
         if x.dim() != 5:
             raise ValueError(
                 f"GroupConvolution expects feature maps [B, C_in={self.in_channels}, |G|={n}, H, W] "
@@ -367,10 +416,21 @@ class GroupLayerNorm(nn.Module):
         super().__init__()
         self.channels = _check_positive_int("channels", channels)
         self.eps = eps
-        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
-        self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
+        self.weight = nn.Parameter(torch.empty(channels)) if affine else None
+        self.bias = nn.Parameter(torch.empty(channels)) if affine else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Scale 1 and shift 0 (with ``affine``; nothing to do without)."""
+        if self.weight is not None:
+            nn.init.ones_(self.weight)
+            nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        dtype = self.weight.dtype if self.weight is not None else None
+        if dtype is None and isinstance(x, Tensor) and x.is_floating_point():
+            dtype = x.dtype  # no weights: any floating dtype will do
+        _check_dtype(type(self).__name__, x, dtype or torch.get_default_dtype())
         if x.dim() < 3 or x.shape[1] != self.channels:
             raise ValueError(
                 f"GroupLayerNorm expects [B, C={self.channels}, ...], got shape {list(x.shape)}"

@@ -19,6 +19,7 @@ from .layers import (
     GroupLayerNorm,
     LiftingConvolution,
     Restriction,
+    _check_dtype,
     _check_positive_int,
 )
 
@@ -34,10 +35,43 @@ def _per_layer(name: str, value, count: int) -> List[int]:
     return [_check_positive_int(f"{name}[{i}]", v) for i, v in enumerate(values)]
 
 
-def _check_image(x: Tensor, in_channels: int, name: str) -> None:
-    if x.dim() != 4 or x.shape[1] != in_channels:
+def _check_cnn_padding(padding) -> Union[int, str]:
+    if padding in ("same", "valid"):
+        return padding
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise ValueError(
-            f"{name} expects images [B, C_in={in_channels}, H, W], got shape {list(x.shape)}"
+            f"padding must be a non-negative int, 'same' or 'valid', got {padding!r}"
+        )
+    return padding
+
+
+def _shrink(kernel_size: int, padding: Union[int, str]) -> int:
+    """Pixels one convolution takes off each spatial side length (0 or less: none)."""
+    if padding == "same":
+        return 0
+    return kernel_size - 1 - 2 * (0 if padding == "valid" else padding)
+
+
+def _check_image(model: nn.Module, x: Tensor, padding: Union[int, str], n_convs: int) -> None:
+    """Refuse, with a sentence, an input the model cannot take: dtype, shape, size."""
+    name, c = type(model).__name__, model.in_channels
+    _check_dtype(name, x, next(model.parameters()).dtype)
+    if x.dim() != 4 or x.shape[1] != c:
+        hint = ""
+        if x.dim() == 3 and x.shape[0] == c:
+            hint = "; one image [C, H, W]? x.unsqueeze(0) makes it a batch of one"
+        raise ValueError(
+            f"{name} expects images [B, C_in={c}, H, W], got shape {list(x.shape)}{hint}"
+        )
+    shrink = _shrink(model.kernel_size, padding)
+    smallest = 1 + n_convs * max(shrink, 0)
+    h, w = x.shape[-2:]
+    if h < smallest or w < smallest:
+        raise ValueError(
+            f"{name} needs images of at least {smallest}x{smallest} pixels: its {n_convs} "
+            f"convolutions of {model.kernel_size}x{model.kernel_size} with padding {padding!r} "
+            f"each take {shrink} pixels off; got {h}x{w}. Resize or pad the input, or build the "
+            f"model with padding='same'"
         )
 
 
@@ -129,6 +163,11 @@ class GroupEquivariantCNN(nn.Module):
             c = channels[i]
         self.final_linear = nn.Linear(c, out_channels)
 
+    def reset_parameters(self) -> None:
+        """Draw every parameter afresh, as the constructor did (same order, same numbers for a
+        seed): each layer's own ``reset_parameters``."""
+        _reset_children(self)
+
     @property
     def group(self) -> Group:
         """The group of the last convolution: the whole network is equivariant to it."""
@@ -141,7 +180,7 @@ class GroupEquivariantCNN(nn.Module):
 
     def features(self, x: Tensor) -> List[Tensor]:
         """Every convolution's output after norm and ReLU: a list of ``[B, C, |G|, H, W]``."""
-        _check_image(x, self.in_channels, type(self).__name__)
+        _check_image(self, x, self.lifting_conv.padding, 1 + len(self.gconvs))
         x = F.relu(self.lifting_norm(self.lifting_conv(x)))
         out = [x]
         for restrict, gconv, norm in zip(self.restrictions, self.gconvs, self.norms):
@@ -162,6 +201,12 @@ class GroupEquivariantCNN(nn.Module):
     def extra_repr(self) -> str:
         names = " -> ".join(g.name for g in self.layer_groups)
         return f"groups: {names}"
+
+
+def _reset_children(model: nn.Module) -> None:
+    for module in model.modules():
+        if module is not model and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
 
 
 def _same_elements(a: Group, b: Group) -> bool:
@@ -188,7 +233,8 @@ class CNN(nn.Module):
         padding: Union[int, str] = 0,
     ) -> None:
         super().__init__()
-        _check_positive_int("kernel_size", kernel_size)
+        self.kernel_size = _check_positive_int("kernel_size", kernel_size)
+        self.padding = _check_cnn_padding(padding)
         self.in_channels = _check_positive_int("in_channels", in_channels)
         self.out_channels = _check_positive_int("out_channels", out_channels)
         _check_positive_int("hidden_channels", hidden_channels)
@@ -201,9 +247,14 @@ class CNN(nn.Module):
         )
         self.final_linear = nn.Linear(hidden_channels, out_channels)
 
+    def reset_parameters(self) -> None:
+        """Draw every parameter afresh, as the constructor did (same order, same numbers for a
+        seed): each layer's own ``reset_parameters``."""
+        _reset_children(self)
+
     def features(self, x: Tensor) -> List[Tensor]:
         """Every convolution's output after norm and ReLU: a list of ``[B, C, H, W]``."""
-        _check_image(x, self.in_channels, type(self).__name__)
+        _check_image(self, x, self.padding, 1 + len(self.convs))
         out = []
         for conv in [self.first_conv, *self.convs]:
             x = conv(x)

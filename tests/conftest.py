@@ -1,15 +1,43 @@
-"""Shared fixtures: where the real MNIST files are."""
+"""Shared fixtures (where the real MNIST files are) and the hypothesis setup.
+
+Property tests are randomised: every run draws a fresh seed, prints it in the header
+(``hypothesis seed: N``) and, for a failure, the ``@reproduce_failure`` blob; rerun with
+``--hypothesis-seed=N`` to get the same examples.
+"""
 
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tiny import SIZE, TINY  # this folder's shared settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# No example database (CI starts clean), no per-example deadline (CPU timings vary), never
+# derandomised; print_blob shows how to replay a failing example.
+settings.register_profile("gcnn", deadline=None, database=None, derandomize=False,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gcnn"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Draw the run's hypothesis seed unless ``--hypothesis-seed`` gives one.
+
+    Runs before hypothesis' own plugin reads the option, so every property test uses it.
+    """
+    if config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+def pytest_report_header(config):
+    seed = config.getoption("hypothesis_seed", None)
+    return f"hypothesis seed: {seed} (repeat these examples with --hypothesis-seed={seed})"
 
 
 def mnist_root() -> Path:
@@ -72,3 +100,10 @@ def x_small():
     import torch
 
     return torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if exitstatus not in (0, 5):  # the header is hidden by -q: name the seed of a failed run
+        seed = config.getoption("hypothesis_seed", None)
+        terminalreporter.write_line(
+            f"hypothesis seed: {seed} (repeat with --hypothesis-seed={seed})")

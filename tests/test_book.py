@@ -55,9 +55,15 @@ def test_toc_lists_the_chapters_in_order():
     assert _toc_files() == ["book/index", *CHAPTERS, *REFERENCE]
 
 
-@pytest.mark.parametrize("docname", ["book/index", *CHAPTERS, *REFERENCE])
-def test_toc_file_exists(docname):
-    _source(docname)
+def test_toc_and_book_folder_list_the_same_pages():
+    # Every page of the toc has its source, and every page source in book/ is in the toc
+    # (with only_build_toc_files a page left out would silently vanish from the book).
+    listed = {_source(docname).relative_to(ROOT).as_posix() for docname in _toc_files()}
+    on_disk = {p.relative_to(ROOT).as_posix() for p in BOOK.iterdir()
+               if p.suffix in (".ipynb", ".md") and p.is_file()}
+    assert listed == on_disk, (f"in _toc.yml only: {sorted(listed - on_disk)}; "
+                               f"in book/ only: {sorted(on_disk - listed)}")
+    assert len(listed) == len(_toc_files()) == len(set(_toc_files())), "a page is listed twice"
 
 
 @pytest.mark.parametrize("docname", CHAPTERS)

@@ -122,6 +122,118 @@ def test_missing_data_and_failing_download_is_a_clear_error(tmp_path, monkeypatc
     assert str(tmp_path) in msg and "GCNN_DATA" in msg and "download" in msg
 
 
+# -- wrong, damaged and missing files ------------------------------------------------------------
+FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+@pytest.fixture
+def copy_root(root, tmp_path):
+    """A data root linking to the real MNIST files; a test replaces one of them."""
+    raw = tmp_path / "copy" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILES:
+        (raw / name).symlink_to(root / "MNIST" / "raw" / name)
+    return tmp_path / "copy"
+
+
+def _replace(copy_root, name, content):
+    path = copy_root / "MNIST" / "raw" / name
+    path.unlink()
+    if isinstance(content, Path):
+        path.symlink_to(content)
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def test_training_images_over_the_test_file_are_refused(root, copy_root):
+    _replace(copy_root, "t10k-images-idx3-ubyte", root / "MNIST/raw/train-images-idx3-ubyte")
+    with pytest.raises(ValueError) as err:
+        data.test_set(copy_root, download=False)
+    msg = str(err.value)
+    assert "t10k-images-idx3-ubyte" in msg and "10000" in msg and "60000" in msg
+    assert "replace" in msg.lower() and "GCNN_DATA" in msg
+
+
+def test_training_labels_over_the_test_labels_are_refused(root, copy_root):
+    _replace(copy_root, "t10k-labels-idx1-ubyte", root / "MNIST/raw/train-labels-idx1-ubyte")
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*10000.*60000"):
+        data.test_set(copy_root, download=False)
+
+
+def test_an_image_file_in_place_of_labels_is_refused(root, copy_root):
+    _replace(copy_root, "t10k-labels-idx1-ubyte", root / "MNIST/raw/t10k-images-idx3-ubyte")
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*labels.*0x00000801.*"
+                                         r"0x00000803.*images"):
+        data.test_set(copy_root, download=False)
+
+
+def test_a_file_that_is_not_idx_names_itself(copy_root):
+    _replace(copy_root, "t10k-labels-idx1-ubyte", b"<html>404 Not Found</html>\n")
+    with pytest.raises(ValueError) as err:
+        data.test_set(copy_root, download=False)
+    msg = str(err.value)
+    assert "()" not in msg and "t10k-labels-idx1-ubyte" in msg and "not an MNIST" in msg
+    _replace(copy_root, "t10k-labels-idx1-ubyte", b"")
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*empty"):
+        data.test_set(copy_root, download=False)
+
+
+def test_a_truncated_file_is_refused(root, copy_root):
+    whole = (root / "MNIST/raw/t10k-images-idx3-ubyte").read_bytes()
+    _replace(copy_root, "t10k-images-idx3-ubyte", whole[:-784])
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte.*7840016 bytes.*7839232"):
+        data.test_set(copy_root, download=False)
+
+
+def test_labels_out_of_range_are_refused(root, copy_root):
+    labels = bytearray((root / "MNIST/raw/t10k-labels-idx1-ubyte").read_bytes())
+    labels[8 + 17] = 11
+    _replace(copy_root, "t10k-labels-idx1-ubyte", bytes(labels))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*0 to 9.*11"):
+        data.test_set(copy_root, download=False)
+
+
+def test_a_missing_file_is_named(copy_root):
+    (copy_root / "MNIST/raw/t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        data.test_set(copy_root, download=False)
+    msg = str(err.value)
+    assert "t10k-labels-idx1-ubyte" in msg and "missing" in msg
+    assert "t10k-images-idx3-ubyte" not in msg and "train-labels-idx1-ubyte" not in msg
+
+
+def test_a_mistyped_data_root_is_named_and_left_uncreated(tmp_path, monkeypatch):
+    import torchvision.datasets.mnist as tv_mnist
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", offline)
+    typo = tmp_path / "shraed" / "data"
+    monkeypatch.setenv("GCNN_DATA", str(typo))
+    with pytest.raises(FileNotFoundError) as err:
+        data.test_set()
+    msg = str(err.value)
+    assert f"{typo} does not exist" in msg and "GCNN_DATA" in msg and "download" in msg
+    assert not (tmp_path / "shraed").exists()   # no empty MNIST/raw left behind
+    # an existing root is kept, only what the failed download made goes
+    typo.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError):
+        data.test_set()
+    assert typo.is_dir() and list(typo.iterdir()) == []
+
+
+@pytest.mark.parametrize("angle", [float("nan"), float("inf"), -float("inf")])
+def test_rotate_refuses_angles_that_are_not_finite(angle):
+    x = torch.rand(2, 1, 5, 5)
+    with pytest.raises(ValueError, match=r"finite.*(nan|inf)"):
+        data.rotate(x, angle)
+    with pytest.raises(ValueError, match=r"finite.*index 1"):
+        data.rotate(x, torch.tensor([10.0, angle]))
+
+
 # -- the goat -----------------------------------------------------------------------------------
 def test_load_goat():
     goat = data.load_goat()

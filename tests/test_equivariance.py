@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+
 import pytest
 import torch
 from torch import nn
@@ -114,5 +117,25 @@ def test_transform_kinds():
 
 
 def test_public_api():
+    # `from gcnn import *` gives exactly __all__, each name once, each the object a gcnn module
+    # defines under that name: groups and layers are nn.Modules, functions are functions,
+    # `data` is the module.
+    assert len(gcnn.__all__) == len(set(gcnn.__all__))
+    namespace = {}
+    exec("from gcnn import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(gcnn.__all__)
     for name in gcnn.__all__:
-        assert hasattr(gcnn, name), name
+        obj = getattr(gcnn, name)
+        if inspect.ismodule(obj):
+            assert obj.__name__ == f"gcnn.{name}", name
+            continue
+        assert callable(obj) and obj.__module__.startswith("gcnn."), name
+        if inspect.isclass(obj) or inspect.isfunction(obj):   # defined under the same name
+            assert getattr(importlib.import_module(obj.__module__), obj.__name__) is obj, name
+        assert inspect.isclass(obj) == name[0].isupper(), name
+        if obj.__module__ in ("gcnn.groups", "gcnn.layers", "gcnn.models") and inspect.isclass(obj):
+            assert issubclass(obj, nn.Module), name
+    for name in ["Group", "CyclicGroup", "DihedralGroup", "LiftingConvolution",
+                 "GroupConvolution", "Restriction", "GroupLayerNorm", "GroupEquivariantCNN",
+                 "CNN", "equivariance_error", "transform", "rotate", "data"]:
+        assert name in gcnn.__all__, name

@@ -21,7 +21,7 @@ from gcnn import (
     transform_regular,
 )
 
-SETTINGS = settings(max_examples=10, deadline=None, database=None, derandomize=True)
+SETTINGS = settings(max_examples=10, deadline=None, database=None)  # randomised: see conftest
 
 C1, C2, C4, C8 = CyclicGroup(1), CyclicGroup(2), CyclicGroup(4), CyclicGroup(8)
 D4 = DihedralGroup(4)
@@ -399,3 +399,63 @@ def test_group_order_errors_name_expected_and_actual(cls):
         cls(0)
     with pytest.raises(TypeError, match="int, got float"):
         cls(4.5)
+
+
+@pytest.mark.parametrize("make", [lambda: LiftingConvolution(C4, 3, 2, 3),
+                                  lambda: GroupConvolution(C4, 3, 2, 3)], ids=["lift", "gconv"])
+def test_wrong_input_dtype_is_a_type_error_with_what_to_do(no_conv, make):
+    layer = make()
+    shape = (1, 2, 9, 9) if isinstance(layer, LiftingConvolution) else (1, 2, 4, 9, 9)
+    with pytest.raises(TypeError, match=r"torch\.uint8.*torch\.float32.*x\.float\(\)"):
+        layer(torch.zeros(shape, dtype=torch.uint8))
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32.*x\.float\(\).*"
+                                        r"\.double\(\)"):
+        layer(torch.zeros(shape, dtype=torch.float64))
+
+
+def test_group_layer_norm_refuses_integers():
+    with pytest.raises(TypeError, match=r"torch\.int64.*float"):
+        GroupLayerNorm(2)(torch.zeros(1, 2, 4, 3, 3, dtype=torch.int64))
+    norm = GroupLayerNorm(2, affine=True)
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32"):
+        norm(torch.zeros(1, 2, 4, 3, 3, dtype=torch.float64))
+    assert norm.double()(torch.zeros(1, 2, 4, 3, 3, dtype=torch.float64)).dtype == torch.float64
+
+
+# -- initialisation ------------------------------------------------------------------------------
+@pytest.mark.parametrize("group", [C4, D4, C8], ids=_name)
+@pytest.mark.parametrize("cls", [LiftingConvolution, GroupConvolution])
+def test_initialisation_is_conv2d_kaiming_and_reset_parameters_redraws_it(cls, group):
+    # The weight is drawn as nn.Conv2d draws it over the flattened input channels
+    # (C_in * |G_in| of them), so a seed gives the same numbers as before reset_parameters().
+    n_in = 1 if cls is LiftingConvolution else group.order
+    torch.manual_seed(3)
+    expected = torch.empty(4, 2 * n_in, 3, 3)
+    nn.init.kaiming_uniform_(expected, a=5 ** 0.5)
+    after = torch.rand(1)
+    torch.manual_seed(3)
+    layer = cls(group, 3, 2, 4)
+    assert torch.equal(layer.weight.reshape(expected.shape), expected)
+    assert torch.equal(torch.rand(1), after)  # nothing else drew from the generator
+    assert torch.equal(layer.bias, torch.zeros(4))
+    with torch.no_grad():
+        layer.bias.fill_(1.0)
+    layer.eval()
+    cached = layer.transformed_weight().clone()
+    torch.manual_seed(3)
+    layer.reset_parameters()
+    assert torch.equal(layer.weight.reshape(expected.shape), expected)
+    assert torch.equal(layer.bias, torch.zeros(4))
+    torch.manual_seed(4)
+    layer.reset_parameters()
+    assert not torch.equal(layer.transformed_weight(), cached)  # the eval cache follows
+
+
+def test_group_layer_norm_reset_parameters():
+    norm = GroupLayerNorm(3, affine=True)
+    with torch.no_grad():
+        norm.weight.fill_(2.0)
+        norm.bias.fill_(1.0)
+    norm.reset_parameters()
+    assert torch.equal(norm.weight, torch.ones(3)) and torch.equal(norm.bias, torch.zeros(3))
+    GroupLayerNorm(3).reset_parameters()  # nothing to reset

@@ -185,3 +185,117 @@ def test_gradients_reach_every_parameter():
     loss.backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+# -- groups are shared constants, not state of a model --------------------------------------------
+@pytest.mark.parametrize("cast", [lambda m: m.half(), lambda m: m.to(torch.bfloat16),
+                                  lambda m: m.double(), lambda m: m.to("meta")],
+                         ids=["half", "bfloat16", "double", "meta"])
+def test_casting_a_model_leaves_the_groups_it_shares_alone(cast):
+    c8, c4 = CyclicGroup(8), CyclicGroup(4)
+    schedule = [c8, c8, c4, c4]
+    first = GroupEquivariantCNN(schedule, 3, 1, 10, 3, 4)
+    cast(first)
+    for g in schedule:
+        assert g.elements().dtype == torch.get_default_dtype() and g.elements().device.type == "cpu"
+    second = GroupEquivariantCNN(schedule, 3, 1, 10, 3, 4)  # failed: "not in CyclicGroup(order=8)"
+    x = _rand(2, 1, 13, 13)
+    assert second(x).shape == (2, 10)
+    assert _rel(second(_rot(x)), second(x)) < 1e-5   # still C4-invariant
+
+
+def test_a_model_moved_to_another_device_runs_there_while_its_groups_stay():
+    # "meta" stands in for a GPU: every buffer the forward pass needs moves with the model
+    model = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4).to("meta")
+    y = model(torch.empty(2, 1, 9, 9, device="meta"))
+    assert y.shape == (2, 10) and y.device.type == "meta"
+    assert C8.elements().device.type == "cpu" and C4.elements().device.type == "cpu"
+
+
+def test_state_dict_has_no_group_entries_and_old_files_still_load():
+    torch.manual_seed(0)
+    model = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4)
+    state = model.state_dict()
+    assert not [k for k in state if "group" in k]
+    # files written before (the shipped pretrained ones) hold each group's elements
+    old = dict(state)
+    old["lifting_conv.group._elements"] = C8.elements().half()
+    old["restrictions.0.group._elements"] = C8.elements()
+    old["restrictions.0.subgroup._elements"] = C4.elements()
+    old["gconvs.0.group._elements"] = C4.elements()
+    other = GroupEquivariantCNN([C8, C4], 3, 1, 10, 1, 4)
+    other.load_state_dict(old)  # strict
+    assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), state.values()))
+    assert torch.equal(C8.elements(), CyclicGroup(8).elements())
+    # a file made with another group is still refused
+    old["gconvs.0.group._elements"] = C8.elements()
+    with pytest.raises(RuntimeError, match=r"gconvs\.0\.group.*8 elements.*CyclicGroup\(order=4\)"):
+        other.load_state_dict(old)
+
+
+# -- inputs a model cannot take: a sentence, not a torch error ------------------------------------
+MODELS = {
+    "GCNN": lambda: GroupEquivariantCNN(C4, 5, 1, 10, 4, 4),
+    "CNN": lambda: CNN(5, 1, 10, 4, 4),
+}
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_integer_images_are_refused_with_what_to_do(make):
+    with pytest.raises(TypeError, match=r"torch\.uint8.*torch\.float32.*x\.float\(\) / 255"):
+        make()(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_float64_input_to_a_float32_model_names_both_ways_out(make):
+    model = make()
+    x = _rand(2, 1, 28, 28).double()
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32.*x\.float\(\).*"
+                                        r"model\.double\(\)"):
+        model(x)
+    assert model.double()(x).dtype == torch.float64   # both precisions work
+    with pytest.raises(TypeError, match=r"torch\.float32.*torch\.float64.*x\.double\(\)"):
+        model(x.float())
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_input_smaller_than_the_receptive_field_names_the_minimum(make):
+    model = make()   # five 5x5 convolutions without padding: 1 + 5 * 4 = 21 pixels at least
+    with pytest.raises(ValueError, match=r"at least 21x21 pixels.*got 20x28.*padding"):
+        model(torch.zeros(2, 1, 20, 28))
+    with pytest.raises(ValueError, match=r"at least 21x21 pixels.*got 5x5"):
+        model(torch.zeros(2, 1, 5, 5))
+    assert model(torch.zeros(2, 1, 21, 21)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("model", [GroupEquivariantCNN(C4, 5, 1, 10, 4, 4, padding="same"),
+                                   CNN(5, 1, 10, 4, 4, padding="same"),
+                                   CNN(5, 1, 10, 4, 4, padding=2)], ids=["GCNN", "CNN", "CNN-2"])
+def test_padded_models_take_any_size(model):
+    assert model(torch.zeros(1, 1, 1, 1)).shape == (1, 10)
+
+
+def test_cnn_padding_is_checked():
+    with pytest.raises(ValueError, match="padding.*got -1"):
+        CNN(3, 1, 10, 1, 4, padding=-1)
+    with pytest.raises(ValueError, match="padding.*got 'full'"):
+        CNN(3, 1, 10, 1, 4, padding="full")
+
+
+def test_a_single_image_gets_a_hint():
+    with pytest.raises(ValueError, match=r"\[1, 28, 28\].*x\.unsqueeze\(0\)"):
+        GroupEquivariantCNN(C4, 5, 1, 10, 1, 4)(torch.zeros(1, 28, 28))
+
+
+@pytest.mark.parametrize("make", [lambda: GroupEquivariantCNN([C8, C4, C4], 3, 1, 10, 2, 4),
+                                  lambda: CNN(3, 1, 10, 2, 4)], ids=["GCNN", "CNN"])
+def test_reset_parameters_redraws_what_the_constructor_drew(make):
+    torch.manual_seed(5)
+    model = make()
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    torch.manual_seed(5)
+    model.reset_parameters()
+    assert all(torch.equal(fresh[k], v) for k, v in model.state_dict().items())

@@ -143,17 +143,18 @@ def test_add_seed_command_line_reports_errors_without_a_traceback(tiny_run):
 
 def test_shipped_seed_files_repeat_the_shipped_command():
     for name in sorted(PRETRAINED):
-        if pretrained_path(name).with_suffix(".json").is_file():
-            runs = seed_metrics(name)      # raises if a seed file has other settings
-            seeds = [m["config"]["seed"] for m in runs]
-            assert len(set(seeds)) == len(seeds) and all(m["finished"] for m in runs), name
+        assert pretrained_path(name).with_suffix(".json").is_file(), f"{name} is not shipped"
+        runs = seed_metrics(name)      # raises if a seed file has other settings
+        seeds = [m["config"]["seed"] for m in runs]
+        assert len(set(seeds)) == len(seeds) and all(m["finished"] for m in runs), name
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
 def test_shipped_model_reproduces_its_recorded_accuracy(name, root):
     path = pretrained_path(name)
-    if not path.is_file():
-        pytest.skip(f"{path.relative_to(REPO)} not made yet ({PRETRAINED[name].command})")
+    assert path.is_file() and path.with_suffix(".json").is_file(), (
+        f"{path.relative_to(REPO)} (or its .json) is not shipped: make it with "
+        f"{PRETRAINED[name].command}")
     metrics = pretrained_metrics(name)
     model = pretrained(name)
     assert model.config == metrics["model_config"]
