@@ -337,6 +337,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     seed = sub.add_parser("add-seed", help="ship a finished run's metrics as another seed of NAME")
     seed.add_argument("run_dir")
     seed.add_argument("name", choices=sorted(PRETRAINED))
+    from ..onnx_export import add_onnx_commands, run_onnx_command  # the live demo (ONNX)
+
+    add_onnx_commands(sub)
     args = p.parse_args(argv)
     if args.cmd == "list":
         for n, spec in PRETRAINED.items():
@@ -346,10 +349,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                   + (f", {seeds} more seed(s) in {SEEDS_SUBDIR}/" if seeds else ""))
         return
     try:
-        if args.cmd == "add-seed":
+        if args.cmd in ("onnx", "live-digits"):
+            print(run_onnx_command(args))
+        elif args.cmd == "add-seed":
             print(f"wrote {export_seed_metrics(args.run_dir, args.name)}")
         else:
             print(f"exported {export_pretrained(args.run_dir, args.name)}")
-    except (ValueError, FileNotFoundError, CheckpointError) as err:
+    except (ValueError, FileNotFoundError, CheckpointError, ImportError) as err:
         p.exit(1, f"{p.prog} {args.cmd}: error: {err}\n")
 
