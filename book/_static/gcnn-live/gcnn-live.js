@@ -355,6 +355,10 @@
     }
 
     async function pickDigit(label) {
+      if (location.protocol === "file:") {
+        digitInfo.textContent = "The test digits cannot load from disk (file://).";
+        return;
+      }
       try {
         const digits = await loadDigits();
         const pool = label == null ? digits : digits.filter((d) => d.label === label);
@@ -368,7 +372,8 @@
       if (started) return;
       started = true;
       let settled = false;
-      fetchJSON("config.json").catch(() => null).then((c) => {
+      const config = location.protocol === "file:" ? Promise.resolve(null) : fetchJSON("config.json");
+      config.catch(() => null).then((c) => {
         if (c && c.ort && !settled) {
           const mb = (c.bytes / 1e6).toFixed(1);
           setStatus(`Loading onnxruntime-web ${c.ort.version} and ${c.models.length} models ` +
