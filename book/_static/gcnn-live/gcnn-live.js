@@ -236,7 +236,7 @@
           el("div", { class: "gl-buttons" }, [pick, clear]), digitInfo]),
         el("figure", { class: "gl-panel" }, [
           seen, el("figcaption", { class: "gl-seen-caption",
-            text: "Turned by 0°, as the models see it (28×28)" })]),
+            text: "As the models see it: turned by 0° (28×28)" })]),
         el("div", { class: "gl-controls" }, [
           el("label", { for: id + "-angle", text: "Angle (clockwise)" }),
           el("div", { class: "gl-slider-row" }, [slider, angleOut]), play]),
@@ -297,7 +297,7 @@
     function render(result, angle) {
       paint(seen, result.rotated);
       seen.parentNode.querySelector(".gl-seen-caption").textContent =
-        `Turned by ${angle}°, as the models see it (28×28)`;
+        `As the models see it: turned by ${angle}° (28×28)`;
       for (const [name, b] of Object.entries(bars)) {
         const p = result.probs[name];
         let best = 0;
@@ -384,7 +384,7 @@
       load().then(() => {
         settled = true;
         if (!failed) setStatus("Models loaded: they run in your browser (onnxruntime-web, " +
-          "WebAssembly). Draw, pick a digit, or turn the picture.", "ok");
+          "WebAssembly).", "ok");
       }, (err) => {
         settled = failed = true;
         setStatus("The live demo cannot run: " + err.message, "error");
