@@ -102,8 +102,12 @@ def export_onnx(name: str, out_dir: Union[str, Path], verbose: bool = False) -> 
 
     Raises:
         ValueError: an unknown name. FileNotFoundError: its weights are missing.
-        ImportError: ``onnx`` or ``onnxscript`` is not installed (``pip install onnx onnxscript``).
+        ImportError: ``onnx`` or ``onnxscript`` is not installed (``pip install onnx onnxscript``),
+            or torch is older than 2.6.
     """
+    if tuple(int(v) for v in torch.__version__.split(".")[:2]) < (2, 6):
+        raise ImportError(f"exporting to ONNX needs torch>=2.6 (torch.onnx.export with "
+                          f"dynamo=True), this is torch {torch.__version__}")
     for module in ("onnx", "onnxscript"):
         try:
             __import__(module)
