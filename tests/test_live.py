@@ -268,6 +268,13 @@ def _wait_for_change(page, before: List[str], what: str) -> List[str]:
     return _bars(page)
 
 
+def _wait_for_angle(page, angle: int) -> None:
+    """Until the picture the models saw last is the one turned by ``angle``."""
+    page.wait_for_function(
+        "(a) => document.querySelector('.gcnn-live .gl-seen-caption').textContent"
+        ".includes(`turned by ${a}°`)", arg=angle, timeout=30_000)
+
+
 def test_demo_responds(page):
     """The bars appear, and change when the slider is dragged, a stroke is drawn, on Play."""
     p = page.page
@@ -296,13 +303,14 @@ def test_demo_responds(page):
     p.mouse.up()
     angle = int(slider.input_value())
     assert 60 <= angle <= 180, f"dragging the slider moved it to {angle}"
+    _wait_for_angle(p, angle)
     after_slider = _wait_for_change(p, before, "dragging the slider")
-    assert f"{angle}°" in demo.locator(".gl-seen-caption").inner_text()
 
     # keyboard: the arrow key turns by one degree
     slider.focus()
     p.keyboard.press("ArrowRight")
     assert int(slider.input_value()) == angle + 1
+    _wait_for_angle(p, angle + 1)
     after_key = _wait_for_change(p, after_slider, "pressing the right arrow key on the slider")
 
     # draw a stroke
