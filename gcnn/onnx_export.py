@@ -183,7 +183,8 @@ def live_manifest(names: Sequence[str]) -> Dict[str, object]:
         metrics = pretrained_metrics(name)
         models.append({
             "name": name, "file": f"{name}.onnx", "description": PRETRAINED[name].description,
-            "test_acc": metrics.get("test_acc"), "rotated_test_acc": metrics.get("rotated_test_acc"),
+            "test_acc": metrics.get("test_acc"),
+            "rotated_test_acc": metrics.get("rotated_test_acc"),
         })
     return {"models": models}
 

@@ -189,7 +189,8 @@
       for (let x = 0; x < SIZE; x++) {
         let sum = 0;
         for (let dy = 0; dy < scale; dy++) {
-          for (let dx = 0; dx < scale; dx++) sum += big[4 * ((y * scale + dy) * n + x * scale + dx)];
+          const row = (y * scale + dy) * n + x * scale;
+          for (let dx = 0; dx < scale; dx++) sum += big[4 * (row + dx)];
         }
         out[y * SIZE + x] = Math.min(1, sum / (scale * scale * 255));
       }
@@ -372,7 +373,8 @@
       if (started) return;
       started = true;
       let settled = false;
-      const config = location.protocol === "file:" ? Promise.resolve(null) : fetchJSON("config.json");
+      const config = location.protocol === "file:"
+        ? Promise.resolve(null) : fetchJSON("config.json");
       config.catch(() => null).then((c) => {
         if (c && c.ort && !settled) {
           const mb = (c.bytes / 1e6).toFixed(1);
