@@ -139,6 +139,10 @@ def main(argv=None) -> None:
                        or not r.request.url.startswith("http") else r.abort())
             page.on("response", lambda r: responses.append(r))
             page.goto(f"http://{local}/{page_path}", wait_until="load")
+            # start the demo as a reader does (scroll to it) and let it show its first answer
+            page.locator("div.gcnn-live").first.scroll_into_view_if_needed()
+            page.wait_for_function("() => document.querySelector('.gcnn-live .gl-model')",
+                                   timeout=300_000)
             result = page.evaluate(TIME_JS, [pixels.tolist(), args.warmup, args.repeats])
             downloaded = {}
             for r in responses:

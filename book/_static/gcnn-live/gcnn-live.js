@@ -385,8 +385,10 @@
       if (location.protocol !== "file:") setStatus("Loading the models…", "loading");
       load().then(() => {
         settled = true;
-        if (!failed) setStatus("Models loaded: they run in your browser (onnxruntime-web, " +
-          "WebAssembly).", "ok");
+        const c = runtime.config;
+        const size = c && c.bytes ? ` (${(c.bytes / 1e6).toFixed(1)} MB)` : "";
+        if (!failed) setStatus(`Models loaded${size}: they run in your browser ` +
+          `(onnxruntime-web ${c.ort.version}, WebAssembly).`, "ok");
       }, (err) => {
         settled = failed = true;
         setStatus("The live demo cannot run: " + err.message, "error");
