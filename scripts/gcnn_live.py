@@ -91,14 +91,15 @@ def fetch_ort(version: str = ORT_WEB_VERSION, integrity: Optional[str] = ORT_WEB
         if integrity is not None and got != integrity:
             raise RuntimeError(f"onnxruntime-web@{version}: the tarball's integrity is {got}, "
                                f"expected {integrity}")
-        staging = Path(tempfile.mkdtemp(dir=VENDOR.parent if VENDOR.parent.is_dir() else None))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent))  # same file system as the target
         try:
             with tarfile.open(tarballs[0]) as tar:
                 for name in ORT_FILES:
                     member = tar.getmember(f"package/dist/{name}")
                     with tar.extractfile(member) as src, open(staging / name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            staging.chmod(0o755)
             if target.exists():
                 shutil.rmtree(target)
             os.replace(staging, target)

@@ -109,3 +109,24 @@ def test_shipped_digits_are_real_test_digits(root, tmp_path):
         assert torch.equal(pixels.float().div(255).reshape(28, 28), x[i, 0])
     with pytest.raises(ValueError, match="per_class"):
         onnx_export.export_live_digits(tmp_path / "x.json", per_class=0)
+
+
+def test_stage_without_the_library(tmp_path):
+    """The build's staging (scripts/gcnn_live.py) without onnxruntime-web: files, and a reason."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import gcnn_live
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    config = gcnn_live.stage_live(tmp_path, version="0.0.0-not-fetched")
+    out = tmp_path / "gcnn-live"
+    assert config["ort"] is None and "gcnn_live.py fetch" in config["missing"]
+    assert json.loads((out / "config.json").read_text(encoding="utf-8")) == config
+    assert not (out / "ort").exists()
+    for name in (*gcnn_live.PAGE_FILES, *(f"models/{n}.onnx" for n in onnx_export.LIVE_MODELS)):
+        assert (out / name).is_file(), name
+    assert config["bytes"] == sum(
+        (out / n).stat().st_size for n in ("gcnn-live.css", "digits.json",
+                                           *(f"models/{m}.onnx" for m in onnx_export.LIVE_MODELS)))
