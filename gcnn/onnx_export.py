@@ -23,7 +23,6 @@ The demo's digits (:func:`export_live_digits`) are real MNIST test digits, store
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import io
@@ -46,7 +45,9 @@ __all__ = [
     "RotateAndClassify",
     "export_onnx",
     "export_live_digits",
+    "live_manifest",
     "add_onnx_commands",
+    "run_onnx_command",
 ]
 
 #: The models of the live demo, in the order the page shows them: the post's CNN and C4 G-CNN,
@@ -101,7 +102,8 @@ def export_onnx(name: str, out_dir: Union[str, Path], verbose: bool = False) -> 
     The file is self-contained (weights inside) and written atomically.
 
     Raises:
-        ValueError: an unknown name. FileNotFoundError: its weights are missing.
+        ValueError: an unknown name.
+        FileNotFoundError: its weights are missing.
         ImportError: ``onnx`` or ``onnxscript`` is not installed (``pip install onnx onnxscript``),
             or torch is older than 2.6.
     """
@@ -190,8 +192,11 @@ def live_manifest(names: Sequence[str]) -> Dict[str, object]:
 
 
 # -- command line (hooked into python -m gcnn.pretrained) -------------------------------------
-def add_onnx_commands(sub: "argparse._SubParsersAction") -> None:
-    """Add the ``onnx`` and ``live-digits`` subcommands to ``python -m gcnn.pretrained``."""
+def add_onnx_commands(sub) -> None:
+    """Add the ``onnx`` and ``live-digits`` subcommands to ``python -m gcnn.pretrained``.
+
+    ``sub`` is the ``add_subparsers()`` object of its argument parser.
+    """
     from .pretrained import PRETRAINED
 
     ox = sub.add_parser("onnx", help="export pretrained models to ONNX (rotation in the graph)")
@@ -206,8 +211,11 @@ def add_onnx_commands(sub: "argparse._SubParsersAction") -> None:
     dg.add_argument("--per-class", type=int, default=LIVE_DIGITS_PER_CLASS)
 
 
-def run_onnx_command(args: argparse.Namespace) -> Optional[str]:
-    """Run ``onnx`` or ``live-digits``; returns what to print, None for another command."""
+def run_onnx_command(args) -> Optional[str]:
+    """Run ``onnx`` or ``live-digits`` (``args`` as parsed); returns what to print.
+
+    Returns None for any other command. Raises ValueError for an unknown model name.
+    """
     if args.cmd == "onnx":
         from .pretrained import PRETRAINED
 
