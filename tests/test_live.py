@@ -53,6 +53,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
 CHAPTER = "book/07_rotated_digits.html"
+#: The page whose demo starts on a 6 (``data-digit="6"``): chapter 8, or the small page's twin.
+SIX_NINE = {CHAPTER: "book/08_challenge.html", "demo.html": "demo6.html"}
 ANGLES = (0.0, 45.0, 90.0, 137.5, 270.0)
 
 HARNESS = """<!doctype html>
@@ -98,6 +100,9 @@ def _harness(folder: Path, **stage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     gcnn_live.stage_live(folder / "_static", **stage)
     (folder / "demo.html").write_text(HARNESS, encoding="utf-8")
+    (folder / "demo6.html").write_text(HARNESS.replace('class="gcnn-live"',
+                                                       'class="gcnn-live" data-digit="6"'),
+                                       encoding="utf-8")
     return folder
 
 
@@ -383,3 +388,17 @@ def test_clear_message_without_library(browser, tmp_path):
         if url.startswith("http"):
             assert not p.problems, "\n".join(p.problems)
             server.close()
+
+
+def test_demo_starts_on_a_given_digit(browser, demo_url):
+    """``data-digit="6"`` (chapter 8) starts on the first 6 of the shipped test digits."""
+    page_path = next(k for k in SIX_NINE if demo_url.endswith(k))
+    p = Page(browser, demo_url[: -len(page_path)] + SIX_NINE[page_path])
+    try:
+        p.page.locator("div.gcnn-live").first.scroll_into_view_if_needed()
+        p.page.wait_for_function("() => document.querySelector('.gcnn-live .gl-model')")
+        info = p.page.locator(".gcnn-live .gl-info").inner_text()
+        assert info.startswith("MNIST test digit") and info.endswith("labelled 6."), info
+    finally:
+        p.close()
+    assert not p.problems, "\n".join(p.problems)
