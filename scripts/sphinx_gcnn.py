@@ -176,4 +176,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("autodoc-process-docstring", _plain_attribute_docstring, priority=400)
     # after the handlers that add page scripts (myst-nb's ipywidgets, priority 500)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    # the live demo (scripts/gcnn_live.py): its files in _static/gcnn-live, its script on its pages
+    app.setup_extension("gcnn_live")
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -262,6 +262,9 @@ def _parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("add-seed", help="ship a finished run's metrics as another seed of NAME")
     seed.add_argument("run_dir")
     seed.add_argument("name", choices=sorted(PRETRAINED))
+    from ..onnx_export import add_onnx_commands  # the live demo (ONNX)
+
+    add_onnx_commands(sub)
     return p
 
 
@@ -281,11 +284,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         _list()
         return
     try:
-        if args.cmd == "add-seed":
+        if args.cmd in ("onnx", "live-digits"):
+            from ..onnx_export import run_onnx_command
+
+            print(run_onnx_command(args))
+        elif args.cmd == "add-seed":
             print(f"wrote {export_seed_metrics(args.run_dir, args.name)}")
         else:
             print(f"exported {export_pretrained(args.run_dir, args.name)}")
-    except (ValueError, FileNotFoundError, CheckpointError) as err:
+    except (ValueError, FileNotFoundError, CheckpointError, ImportError) as err:
         p.exit(1, f"{p.prog} {args.cmd}: error: {err}\n")
 
 
