@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,12 +13,13 @@ import torch
 
 from gcnn import data
 from gcnn.checkpoint import CheckpointError, load_model
-from gcnn.experiments import TrainConfig, with_config_defaults
+from gcnn.experiments import EXPERIMENTS, TrainConfig, with_config_defaults
 from gcnn.metrics import evaluate
 from gcnn.train import train
 from gcnn.pretrained import (
     PRETRAINED,
     PRETRAINED_DIR,
+    check_export,
     export_pretrained,
     export_seed_metrics,
     main as pretrained_main,
@@ -205,3 +207,13 @@ def test_export_replaces_a_shipped_model_only_with_its_recipe_and_as_good_or_for
     with pytest.warns(UserWarning, match="replacing the shipped 'gcnn-c4'.*hidden_channels"):
         export_pretrained(tmp_path / "cheap", "gcnn-c4", directory=shipped_dir, overwrite=True)
     assert json.loads(js.read_text())["config"]["hidden_channels"] == 2
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_every_shipped_command_repeats_the_recipe_its_model_records(name):
+    """The registry's command may replace its shipped model (same settings, seed included)."""
+    spec = PRETRAINED[name]
+    cfg = EXPERIMENTS[spec.experiment].config(spec.epochs, seed=0).resolved()
+    assert check_export(name, dataclasses.asdict(cfg)) == []
+    with pytest.raises(ValueError, match="'seed': \\(0, 1\\)"):
+        check_export(name, dataclasses.asdict(dataclasses.replace(cfg, seed=1)))
