@@ -7,6 +7,7 @@ with "data loaded".
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -71,6 +72,14 @@ def test_an_out_folder_that_cannot_be_one_fails_first(tmp_path, no_data):
         train(TrainConfig(**TINY), tmp_path / "file", device="cpu", progress=False)
     with pytest.raises(ValueError, match="not a folder"):
         train(TrainConfig(**TINY), tmp_path / "file" / "run", device="cpu", progress=False)
+
+
+def test_an_unwritable_out_folder_fails_first(tmp_path, no_data, monkeypatch):
+    # Tests may run as root, who can write anywhere: the folder's permission bits are faked.
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(tmp_path))
+    with pytest.raises(ValueError, match=f"cannot write into {tmp_path}.*another|choose"):
+        train(TrainConfig(**TINY), tmp_path / "a" / "run", device="cpu", progress=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_validate_run_is_the_one_check_and_returns_the_device(tmp_path):
