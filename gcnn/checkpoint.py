@@ -5,7 +5,10 @@ lists and dicts only, so it loads with ``weights_only=True``): a ``"format"`` ta
 ``"model_config"`` (:func:`gcnn.builders.model_config`) and the ``"model_state"``. Training
 writes ``best.pt`` and ``last.pt`` (:data:`CHECKPOINT_FORMAT`); exported pretrained models use
 their own tag. Every file is written atomically: a temporary file in the same directory, then
-:func:`os.replace`, so an interrupted write never leaves half a file.
+:func:`os.replace`, so an interrupted write never leaves half a file. A write killed outright
+(``kill -9``) can leave its temporary file behind; those are named ``.gcnn-tmp-NAME.XXXX``
+(:data:`TEMP_PREFIX`, :func:`is_temporary`) and :func:`remove_temporaries` clears them (training
+does at every start and resume of a run).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import List, Sequence, Union
 
 import torch
 from torch import nn
@@ -25,6 +28,9 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
     "CheckpointError",
+    "TEMP_PREFIX",
+    "is_temporary",
+    "remove_temporaries",
     "save_atomic",
     "write_json_atomic",
     "load_checkpoint",
@@ -34,6 +40,8 @@ __all__ = [
 
 CHECKPOINT_FORMAT = "gcnn-train-checkpoint"
 CHECKPOINT_VERSION = 1
+#: How the atomic writer's temporary files begin: ``.gcnn-tmp-last.pt.k2j4x8``.
+TEMP_PREFIX = ".gcnn-tmp-"
 
 
 class CheckpointError(RuntimeError):
@@ -50,7 +58,7 @@ def _atomic_write(path: Path, write) -> None:
     """Write a file via a temporary file in the same directory and :func:`os.replace`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}.")
     try:
         os.chmod(tmp, _file_mode())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
@@ -62,6 +70,27 @@ def _atomic_write(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def is_temporary(path: Union[str, Path]) -> bool:
+    """Whether ``path`` is named like a temporary file of :func:`save_atomic` (a plain file)."""
+    path = Path(path)
+    return path.name.startswith(TEMP_PREFIX) and len(path.name) > len(TEMP_PREFIX)
+
+
+def remove_temporaries(folder: Union[str, Path]) -> List[Path]:
+    """Delete the temporary files an interrupted writer left in ``folder``; return their paths.
+
+    Only files named by :func:`save_atomic` (:data:`TEMP_PREFIX`) go; nothing else is touched.
+    Call it only when no other process is writing into ``folder``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    gone = [p for p in folder.iterdir() if is_temporary(p) and p.is_file()]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return gone
 
 
 def save_atomic(obj, path: Path) -> None:

@@ -174,8 +174,10 @@ def rotate(images: Tensor, angles: Union[Tensor, float]) -> Tensor:
         raise ValueError(f"rotate expects images [B, C, H, W], got shape {list(images.shape)}")
     b, _, h, w = images.shape
     theta = torch.as_tensor(angles, dtype=torch.float64)
-    bad = (~torch.isfinite(theta)).reshape(-1).nonzero()
-    if len(bad):
+    # (not while torch.export traces it into a graph, torch>=2.6: the angle has no value yet)
+    exporting = getattr(torch.compiler, "is_exporting", lambda: False)()
+    bad = None if exporting else (~torch.isfinite(theta)).reshape(-1).nonzero()
+    if bad is not None and len(bad):
         i = int(bad[0, 0])
         where = "" if theta.dim() == 0 else f" at index {i}"
         raise ValueError(

@@ -26,11 +26,14 @@ from .builders import (
     DEFAULT_KERNEL_SIZE,
     DEFAULT_NUM_HIDDEN,
     model_config,
+    parse_schedule,
 )
+from .groups import check_group_sequence
 
 __all__ = [
     "AUGMENTATIONS",
     "DEFAULT_SWEEP_SUBSET",
+    "MAX_SEED",
     "TrainConfig",
     "with_config_defaults",
     "config_differences",
@@ -52,6 +55,14 @@ AUGMENTATIONS = ("none", "rotate")
 #: would take about 25, as long as five training epochs; 2,000 digits give each angle a standard
 #: error of at most 1.1 points.
 DEFAULT_SWEEP_SUBSET = 2000
+#: The largest seed (seeds are 0 .. 2**32 - 1). torch.Generator takes up to 2**64 - 1, but
+#: augmentation seeds its own generator with ``seed + 1_000_003``; 2**32 keeps both far inside.
+MAX_SEED = 2**32 - 1
+METHODS = ("auto", "exact", "interpolate")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 @dataclasses.dataclass
@@ -86,18 +97,53 @@ class TrainConfig:
                                    hidden_channels=mc["hidden_channels"])
 
     def check(self) -> None:
-        for name in ("epochs", "batch_size"):
+        """Raise a ValueError naming the first setting that cannot make a run, and why.
+
+        Checks everything a run needs from its settings alone, before any data is loaded: sizes,
+        learning rate, the seed's range, the group names and that each group of a schedule is a
+        subgroup of the one before, and one hidden-channel count per convolution.
+        """
+        for name in ("epochs", "batch_size", "kernel_size"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if not _is_int(v) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not _is_int(self.num_hidden) or self.num_hidden < 0:
+            raise ValueError(f"num_hidden must be an int >= 0, got {self.num_hidden!r}")
         for name in ("train_subset", "eval_subset", "sweep_subset"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < 1):
+            if v is not None and (not _is_int(v) or v < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {v!r}")
         if not (0 < self.angle_step <= 360):
             raise ValueError(f"angle_step must be in (0, 360] degrees, got {self.angle_step}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        if not 0 < self.lr < float("inf"):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not 0 <= self.weight_decay < float("inf"):
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be an int from 0 to {MAX_SEED} (2**32 - 1), got "
+                             f"{self.seed!r}; pick a seed in that range")
+        self._check_model()
+
+    def _check_model(self) -> None:
+        mc = self.model_config()  # checks the model name and each group name
+        if self.model == "gcnn":
+            if self.method not in METHODS:
+                raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            try:
+                check_group_sequence(parse_schedule(mc["group"]))
+            except ValueError as err:
+                raise ValueError(f"group {self.group!r} is not a schedule a model can use: "
+                                 f"{err}") from err
+        channels = mc["hidden_channels"]
+        if isinstance(channels, list) and len(channels) != self.num_hidden + 1:
+            raise ValueError(
+                f"hidden_channels needs {self.num_hidden + 1} values (one per convolution: "
+                f"num_hidden={self.num_hidden} plus the first), got {len(channels)}: {channels}")
+        for c in channels if isinstance(channels, list) else [channels]:
+            if not _is_int(c) or c < 1:
+                raise ValueError(f"hidden_channels must be positive ints, got {channels!r}")
 
 
 def with_config_defaults(train_config: dict) -> dict:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from .builders import GROUP_CHOICES, schedule_report
 from .data import ImageSource, load_image
 from .tables import report_html
-from .viz.images import image_to_png, rotate_image, to_numpy_image
+from .viz.images import as_picture, image_to_png, rotate_image, to_numpy_image
 from .viz.results import plot_digit_predictions
 from .viz.style import check_models, figure_png
 
@@ -42,19 +42,6 @@ __all__ = [
 
 #: Names and angles (clockwise, degrees) of the elements of C4, as CyclicGroup(4) orders them.
 C4_ELEMENTS = (("e", 0.0), ("r1", 90.0), ("r2", 180.0), ("r3", 270.0))
-
-
-def _as_image(image, size: Optional[int]) -> Tensor:
-    """A ``[C, H, W]`` tensor from a tensor, a path, raw bytes or ``None`` (the goat)."""
-    if isinstance(image, Tensor):
-        if image.dim() == 2:
-            image = image[None]
-        if image.dim() != 3 or image.shape[0] not in (1, 3):
-            raise ValueError(
-                f"expected a picture [1 or 3, H, W] or [H, W], got shape {list(image.shape)}"
-            )
-        return image.detach().float().cpu()
-    return load_image(image, size)
 
 
 def _uploaded_bytes(value) -> Optional[bytes]:
@@ -103,8 +90,10 @@ def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, disp
     """A live panel that turns a picture by any angle (needs ipywidgets and a running kernel).
 
     Args:
-        image: a ``[C, H, W]`` tensor in ``[0, 1]``, a path, raw image bytes, or ``None`` for the
-            goat; paths and bytes go through :func:`~gcnn.data.load_image` (center crop, resize).
+        image: a ``[C, H, W]`` tensor (floats in ``[0, 1]``, or uint8, scaled to ``[0, 1]``), a
+            path, raw image bytes, or ``None`` for the goat; paths and bytes go through
+            :func:`~gcnn.data.load_image` (center crop, resize), a non-square tensor is
+            center-cropped to a square.
         size: side in pixels of a picture loaded from a path, bytes or an upload.
         display_px: side of the picture on screen.
 
@@ -118,7 +107,7 @@ def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, disp
     0°, 90°, 180°, 270°) rotate exactly, by permuting pixels.
     """
     w = _ipywidgets("rotation_widget", "for a static page use rotation_animation instead")
-    state = {"image": _as_image(image, size), "busy": False}
+    state = {"image": as_picture(image, size), "busy": False}
     slider, buttons, upload, picture, status = _rotation_controls(w, display_px)
 
     def render() -> None:
@@ -165,7 +154,7 @@ def rotation_widget(image: ImageSource | Tensor = None, size: int = 128, *, disp
     box.image, box.status = picture, status
 
     def set_image(new) -> None:
-        state["image"] = _as_image(new, size)
+        state["image"] = as_picture(new, size)
         render()
 
     box.set_image = set_image
@@ -209,7 +198,7 @@ def rotation_animation(
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
-    img = _as_image(image, size)
+    img = as_picture(image, size)
     angles = [float(a) for a in (np.arange(0, 360, 15) if angles is None else angles)]
     if not angles:
         raise ValueError("rotation_animation needs at least one angle")
@@ -315,6 +304,14 @@ def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = Non
         from .data import test_set
 
         images, labels = test_set()
+    if not isinstance(images, Tensor):
+        raise TypeError(f"images must be a tensor [N, 1, H, W] (floats in [0, 1] or uint8), "
+                        f"got {type(images).__name__}; e.g. torch.as_tensor(images)")
+    if labels is not None and not isinstance(labels, Tensor):
+        raise TypeError(f"labels must be a tensor [N] of class indices (or None), got "
+                        f"{type(labels).__name__}; e.g. torch.as_tensor(labels)")
+    if images.dtype == torch.uint8:
+        images = images.float() / 255.0
     if images.dim() != 4 or images.shape[0] == 0:
         raise ValueError(f"images must be [N, 1, H, W] with N >= 1, got {list(images.shape)}")
     if labels is not None and labels.shape[0] != images.shape[0]:

@@ -15,7 +15,8 @@ import gcnn
 from gcnn import onnx_export
 from gcnn.data import rotate
 from gcnn.data import test_set as mnist_test_set
-from gcnn.pretrained import PRETRAINED, main, pretrained_metrics
+from gcnn.pretrained import PRETRAINED, pretrained_metrics
+from gcnn.pretrained.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "book" / "_static" / "gcnn-live" / "digits.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,12 +13,13 @@ import torch
 
 from gcnn import data
 from gcnn.checkpoint import CheckpointError, load_model
-from gcnn.experiments import TrainConfig, with_config_defaults
+from gcnn.experiments import EXPERIMENTS, TrainConfig, with_config_defaults
 from gcnn.metrics import evaluate
 from gcnn.train import train
 from gcnn.pretrained import (
     PRETRAINED,
     PRETRAINED_DIR,
+    check_export,
     export_pretrained,
     export_seed_metrics,
     pretrained,
@@ -25,6 +27,7 @@ from gcnn.pretrained import (
     pretrained_path,
     seed_metrics,
 )
+from gcnn.pretrained.cli import main as pretrained_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +86,15 @@ def test_export_refuses_a_run_trained_without_the_named_augmentation(root, tmp_p
     train(cfg, out, root=root, device="cpu", progress=False)
     with pytest.raises(CheckpointError, match="training config has {'augment': 'none'}"):
         export_pretrained(out, "cnn-rotaug", directory=tmp_path)
-    assert export_pretrained(out, "cnn-e5", directory=tmp_path).is_file()
+    assert export_pretrained(out, "cnn-e5", directory=tmp_path).is_file()  # a new name
+    # The shipped cnn-e5 of the package is the recipe's (32 channels, all digits): this
+    # throw-away run may not replace it, from Python or from the command line.
+    shipped = pretrained_path("cnn-e5").read_bytes()
+    with pytest.raises(ValueError, match="hidden_channels.*overwrite=True"):
+        export_pretrained(out, "cnn-e5")
+    with pytest.raises(SystemExit) as exit_:
+        pretrained_main(["export", str(out), "cnn-e5"])
+    assert exit_.value.code == 1 and pretrained_path("cnn-e5").read_bytes() == shipped
     # "cnn" is the post's recipe, 10 epochs: a 5-epoch run is not it.
     with pytest.raises(CheckpointError, match="training config has {'epochs': 5}"):
         export_pretrained(out, "cnn", directory=tmp_path)
@@ -167,3 +178,43 @@ def test_shipped_model_reproduces_its_recorded_accuracy(name, root):
         f"{name}: {acc:.4f} on the first 2,000 fixed-rotated digits, but its metrics say "
         f"{metrics['rotated_test_acc_first2000']:.4f}")
     assert path.stat().st_size < 1_000_000 and PRETRAINED_DIR == path.parent
+
+
+def test_export_replaces_a_shipped_model_only_with_its_recipe_and_as_good_or_forced(
+        root, tiny_run, tmp_path):
+    shipped_dir = tmp_path / "shipped"
+    export_pretrained(tiny_run, "gcnn-c4", directory=shipped_dir)  # a new name: no comparison
+    pt, js = shipped_dir / "gcnn-c4.pt", shipped_dir / "gcnn-c4.json"
+    before = pt.read_bytes(), js.read_text()
+    recipe = json.loads(js.read_text())["config"]
+    # A throw-away run (fewer digits, narrower, another seed): every difference is named.
+    cheap = TrainConfig(**{**recipe, "hidden_channels": 2, "train_subset": 64, "seed": 5})
+    train(cheap, tmp_path / "cheap", root=root, device="cpu", progress=False)
+    with pytest.raises(ValueError) as err:
+        export_pretrained(tmp_path / "cheap", "gcnn-c4", directory=shipped_dir)
+    msg = str(err.value)
+    for word in ("hidden_channels", "train_subset", "seed", "(4, 2)", "overwrite=True",
+                 str(pt)):
+        assert word in msg, word
+    assert (pt.read_bytes(), js.read_text()) == before
+    # The same recipe and seed, as good on validation: replacing is fine.
+    assert export_pretrained(tiny_run, "gcnn-c4", directory=shipped_dir) == pt
+    # ... but not when the shipped run was better on validation.
+    better = {**json.loads(js.read_text()), "best_val_acc": 1.0}
+    js.write_text(json.dumps(better))
+    with pytest.raises(ValueError, match="validation accuracy.*1.0"):
+        export_pretrained(tiny_run, "gcnn-c4", directory=shipped_dir)
+    # The override replaces it and says what it replaced.
+    with pytest.warns(UserWarning, match="replacing the shipped 'gcnn-c4'.*hidden_channels"):
+        export_pretrained(tmp_path / "cheap", "gcnn-c4", directory=shipped_dir, overwrite=True)
+    assert json.loads(js.read_text())["config"]["hidden_channels"] == 2
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_every_shipped_command_repeats_the_recipe_its_model_records(name):
+    """The registry's command may replace its shipped model (same settings, seed included)."""
+    spec = PRETRAINED[name]
+    cfg = EXPERIMENTS[spec.experiment].config(spec.epochs, seed=0).resolved()
+    assert check_export(name, dataclasses.asdict(cfg)) == []
+    with pytest.raises(ValueError, match="'seed': \\(0, 1\\)"):
+        check_export(name, dataclasses.asdict(dataclasses.replace(cfg, seed=1)))

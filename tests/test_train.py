@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +143,74 @@ def test_training_without_data_is_a_clear_error(tmp_path):
 
 
 # -- evaluation ---------------------------------------------------------------------------------
+
+
+# -- faults: killed mid-epoch, interrupted with Ctrl-C ------------------------------------------
+# A small CNN on 800 digits in 50 steps: the fault is timed by the first epoch's length.
+FAULT_ARGS = ["--model", "cnn", "--hidden-channels", "4", "--num-hidden", "2", "--epochs", "2",
+              "--batch-size", "16", "--train-subset", "800", "--eval-subset", "100",
+              "--sweep-subset", "100", "--angle-step", "180", "--no-progress", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def fault_reference(root, tmp_path_factory):
+    """The uninterrupted run of FAULT_ARGS."""
+    out = tmp_path_factory.mktemp("fault-ref")
+    return out, main(FAULT_ARGS + ["--out", str(out), "--data", str(root)])
+
+
+def _start_and_hit_mid_epoch(out: Path, root: Path) -> subprocess.Popen:
+    """Start FAULT_ARGS in a subprocess; return once it has saved epoch 1 and is in epoch 2."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GCNN_DATA": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "gcnn.train", *FAULT_ARGS, "--out", str(out)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.json").exists():  # written (atomically) after last.pt
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run wrote no checkpoint within 120 s"
+        time.sleep(0.01)
+    first = json.loads((out / "metrics.json").read_text())["history"][0]["seconds"]
+    time.sleep(first / 3)  # a third into epoch 2, however fast this machine is
+    return proc
+
+
+def _same_run(out: Path, reference) -> None:
+    """``out`` ended with the reference run's weights and metrics, and no temporary file."""
+    ref_out, ref_metrics = reference
+    assert _strip(json.loads((out / "metrics.json").read_text())) == _strip(ref_metrics)
+    for name in ["best.pt", "last.pt"]:
+        a = torch.load(out / name, weights_only=True)["model_state"]
+        b = torch.load(ref_out / name, weights_only=True)["model_state"]
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "metrics.json"]
+
+
+def test_kill_9_mid_epoch_then_resume_equals_the_uninterrupted_run(fault_reference, root,
+                                                                   tmp_path):
+    out = tmp_path / "killed"
+    proc = _start_and_hit_mid_epoch(out, root)
+    proc.kill()  # SIGKILL: no handler runs, no file is closed
+    proc.communicate()
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1  # killed in epoch 2
+    resumed = main(FAULT_ARGS + ["--out", str(out), "--data", str(root), "--resume"])
+    assert resumed["finished"] and resumed["resumed"]
+    _same_run(out, fault_reference)
+
+
+def test_ctrl_c_mid_epoch_prints_the_resume_command_which_finishes_the_run(fault_reference,
+                                                                           root, tmp_path):
+    out = tmp_path / "interrupted"
+    proc = _start_and_hit_mid_epoch(out, root)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1  # stopped in epoch 2
+    line = next(li for li in stderr.splitlines() if "python -m gcnn.train" in li)
+    command = shlex.split(line[line.index("python -m gcnn.train"):])
+    assert command[:3] == ["python", "-m", "gcnn.train"] and command[-1] == "--resume"
+    assert command[3:-1] == FAULT_ARGS + ["--out", str(out)]
+    resumed = main(command[3:] + ["--data", str(root)])
+    assert resumed["finished"] and resumed["resumed"]
+    _same_run(out, fault_reference)

@@ -92,3 +92,35 @@ def test_rotation_widget_accepts_a_path(tmp_path):
     w = rotation_widget(path, size=16)
     shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
     assert shown.shape == (16, 16, 3) and shown[..., 2].min() == 255
+
+
+def test_widgets_name_what_they_accept_when_given_a_list_or_an_int(models):
+    pytest.importorskip("ipywidgets")
+    for bad in ([1, 2, 3], 5):
+        with pytest.raises(TypeError) as err:
+            rotation_widget(bad)
+        assert type(bad).__name__ in str(err.value)
+        assert all(w in str(err.value) for w in ("tensor", "path", "bytes", "None"))
+    w = rotation_widget(load_image(None, 16))
+    with pytest.raises(TypeError, match="tensor"):
+        w.set_image([0.5])
+    with pytest.raises(TypeError, match=r"images must be a tensor \[N, 1, H, W\].*list"):
+        digit_widget(models, [[0.0]], torch.tensor([1]))
+    with pytest.raises(TypeError, match=r"labels must be a tensor \[N\].*int"):
+        digit_widget(models, torch.rand(2, 1, 15, 15), 3)
+
+
+def test_rotation_widget_scales_uint8_pictures_and_squares_any_picture():
+    pytest.importorskip("ipywidgets")
+    gray = torch.full((3, 16, 16), 128, dtype=torch.uint8)
+    gray[:, :4] = 0
+    assert rotation_widget(gray).image.value == rotation_widget(gray / 255.0).image.value
+    # A wide picture: the widget center-crops it to a square itself (as load_image does).
+    wide = torch.rand(3, 16, 40, generator=torch.Generator().manual_seed(0))
+    w = rotation_widget(wide)
+    shown = np.asarray(Image.open(io.BytesIO(w.image.value)))
+    crop = wide[:, :, 12:28]
+    assert shown.shape == (16, 16, 3)
+    assert w.image.value == rotation_widget(crop).image.value
+    w.slider.value = 90.0  # exact turns need a square: they work on the cropped picture
+    assert w.image.value == image_to_png(rotate_image(crop, 90))

@@ -26,12 +26,13 @@ the command that makes each, is written once, in :data:`gcnn.experiments.SHIPPED
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import sys
 import types
+import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -44,7 +45,14 @@ from ..checkpoint import (
     save_atomic,
     write_json_atomic,
 )
-from ..experiments import SHIPPED, PretrainedSpec, differences_besides_seed, with_config_defaults
+from ..experiments import (
+    SHIPPED,
+    PretrainedSpec,
+    TrainConfig,
+    config_differences,
+    differences_besides_seed,
+    with_config_defaults,
+)
 
 __all__ = [
     "PRETRAINED",
@@ -54,6 +62,7 @@ __all__ = [
     "pretrained_path",
     "available_pretrained",
     "export_pretrained",
+    "check_export",
     "seed_metrics",
     "export_seed_metrics",
     "load_run",
@@ -93,7 +102,8 @@ def available_pretrained(directory: Union[str, Path, None] = None) -> List[str]:
     return [n for n in sorted(PRETRAINED) if pretrained_path(n, directory).is_file()]
 
 
-def _check_expectation(name: str, config: dict, where: Path, training: bool = False) -> None:
+def _check_expectation(name: str, config: dict, where: Union[str, Path],
+                       training: bool = False) -> None:
     """Raise when ``config`` (a model config, or with ``training`` a training config) misfits."""
     spec = _spec(name)
     expect, kind = (spec.training, "training") if training else (spec.expect, "model")
@@ -221,12 +231,75 @@ def export_seed_metrics(run_dir: Union[str, Path], name: str,
     return target
 
 
+def _replacement_problems(name: str, target: Path, config: dict,
+                          val_acc: Optional[float]) -> List[str]:
+    """Why a run (``config``, best validation accuracy ``val_acc``) may not replace ``target``.
+
+    Empty when nothing is shipped at ``target`` yet, or when the run has the shipped run's exact
+    settings (seed included) and is at least as good on validation (``None``: not known yet).
+    """
+    if not target.is_file():
+        return []
+    recipe_file = target.with_suffix(".json")
+    if not recipe_file.is_file():
+        return [f"{recipe_file.name}, its recorded recipe, is missing, so nothing shows this "
+                f"run repeats it"]
+    shipped = json.loads(recipe_file.read_text(encoding="utf-8"))
+    problems = []
+    diffs = config_differences(shipped.get("config", {}), config)
+    if diffs:
+        problems.append(f"it was trained with other settings (setting: (shipped, this run)): "
+                        f"{diffs}")
+    best = shipped.get("best_val_acc")
+    if val_acc is not None and best is not None and val_acc < best:
+        problems.append(f"its best validation accuracy {val_acc} is below the shipped run's "
+                        f"{best}")
+    return problems
+
+
+def check_export(name: str, train_config: dict, directory: Union[str, Path, None] = None,
+                 overwrite: bool = False, val_acc: Optional[float] = None) -> List[str]:
+    """Check that a run with ``train_config`` may be exported as the pretrained ``name``.
+
+    Runs before training too (``python -m gcnn.train --export-pretrained``), where ``val_acc``
+    is not known yet. A name whose files are not there yet takes any run of its kind (model,
+    group, channels, epochs, augmentation: :class:`~gcnn.experiments.PretrainedSpec`). A shipped
+    model is replaced only by a run of its recorded recipe, seed included, that is at least as
+    good on validation; ``overwrite=True`` replaces it anyway.
+
+    Returns:
+        The reasons the run would not replace the shipped model (empty if it may, or if there
+        is none); with ``overwrite=False`` a non-empty list is raised instead.
+
+    Raises:
+        ValueError: an unknown name, or a shipped model this run may not replace.
+        CheckpointError: the run is not of the named kind.
+    """
+    target = pretrained_path(name, directory)
+    full = with_config_defaults(train_config)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    mc = TrainConfig(**{k: v for k, v in full.items() if k in known}).model_config()
+    _check_expectation(name, mc, "this run")
+    _check_expectation(name, full, "this run", training=True)
+    problems = _replacement_problems(name, target, full, val_acc)
+    if problems and not overwrite:
+        raise ValueError(
+            f"{target} is the shipped {name!r}, and this run may not replace it: "
+            f"{'; '.join(problems)}. Train it with the shipped recipe (the settings in "
+            f"{target.with_suffix('.json').name}), export under a name that has no files yet, "
+            f"or pass overwrite=True (--force on the command line) to replace it anyway."
+        )
+    return problems
+
+
 def export_pretrained(run_dir: Union[str, Path], name: str,
-                      directory: Union[str, Path, None] = None) -> Path:
+                      directory: Union[str, Path, None] = None, overwrite: bool = False) -> Path:
     """Copy a finished run's best model into the pretrained folder as ``NAME.pt`` + ``NAME.json``.
 
     Only the float32 weights and the model config are kept (no optimizer state). The run's
-    ``metrics.json`` is copied unchanged beside it.
+    ``metrics.json`` is copied unchanged beside it. A shipped model is only replaced by a run
+    of its recorded recipe that is at least as good on validation (:func:`check_export`), unless
+    ``overwrite=True``, which warns what it replaces.
 
     Returns:
         The path of the written ``NAME.pt``.
@@ -238,7 +311,12 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
     ckpt = load_checkpoint(best)
     _check_expectation(name, ckpt["model_config"], best)
     _check_expectation(name, ckpt.get("train_config", {}), best, training=True)
+    problems = check_export(name, metrics.get("config", {}), directory, overwrite,
+                            val_acc=metrics.get("best_val_acc"))
     model_from_checkpoint(ckpt, best)  # the weights must fit the config
+    if problems:
+        warnings.warn(f"replacing the shipped {name!r} ({target}) with the run {run_dir}, as "
+                      f"asked (overwrite): {'; '.join(problems)}", UserWarning, stacklevel=2)
     state = {k: (v.float() if v.is_floating_point() else v).contiguous().clone()
              for k, v in ckpt["model_state"].items()}
     save_atomic({
@@ -248,52 +326,6 @@ def export_pretrained(run_dir: Union[str, Path], name: str,
     }, target)
     write_json_atomic(metrics, target.with_suffix(".json"))
     return target
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gcnn.pretrained",
-                                description=("List the pretrained models, export a run as one, "
-                                             "or ship another seed's metrics."))
-    sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list", help="known models and whether their files exist")
-    ex = sub.add_parser("export", help="export a finished run's best.pt as NAME")
-    ex.add_argument("run_dir")
-    ex.add_argument("name", choices=sorted(PRETRAINED))
-    seed = sub.add_parser("add-seed", help="ship a finished run's metrics as another seed of NAME")
-    seed.add_argument("run_dir")
-    seed.add_argument("name", choices=sorted(PRETRAINED))
-    from ..onnx_export import add_onnx_commands  # the live demo (ONNX)
-
-    add_onnx_commands(sub)
-    return p
-
-
-def _list() -> None:
-    for n, spec in PRETRAINED.items():
-        there = "present" if pretrained_path(n).is_file() else f"missing (make: {spec.command})"
-        seeds = len(_seed_files(n, None))
-        print(f"{n}: {spec.description} -- {there}"
-              + (f", {seeds} more seed(s) in {SEEDS_SUBDIR}/" if seeds else ""))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """``python -m gcnn.pretrained list | export RUN_DIR NAME | add-seed RUN_DIR NAME``."""
-    p = _parser()
-    args = p.parse_args(argv)
-    if args.cmd == "list":
-        _list()
-        return
-    try:
-        if args.cmd in ("onnx", "live-digits"):
-            from ..onnx_export import run_onnx_command
-
-            print(run_onnx_command(args))
-        elif args.cmd == "add-seed":
-            print(f"wrote {export_seed_metrics(args.run_dir, args.name)}")
-        else:
-            print(f"exported {export_pretrained(args.run_dir, args.name)}")
-    except (ValueError, FileNotFoundError, CheckpointError, ImportError) as err:
-        p.exit(1, f"{p.prog} {args.cmd}: error: {err}\n")
 
 
 class _CallableModule(types.ModuleType):

@@ -1,5 +1,5 @@
 """``python -m gcnn.pretrained``: list the shipped models, export a run, add a seed's metrics."""
 
-from . import main
+from .cli import main
 
 main()

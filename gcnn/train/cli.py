@@ -19,10 +19,12 @@ import os
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 from ..builders import MODELS
+from ..checkpoint import CheckpointError
 from ..experiments import (
     AUGMENTATIONS,
     DEFAULT_SWEEP_SUBSET,
@@ -31,6 +33,7 @@ from ..experiments import (
     run_dir,
     train_argv,
 )
+from .checks import validate_run
 from .loop import train
 
 __all__ = ["parser", "main", "run_state", "run_experiments"]
@@ -100,7 +103,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--export-pretrained", metavar="NAME", default=None,
                    help="when the run is finished, export best.pt as gcnn/pretrained/NAME.pt "
-                        "(+ NAME.json); names: those of gcnn.pretrained.PRETRAINED")
+                        "(+ NAME.json); names: those of gcnn.pretrained.PRETRAINED. A shipped "
+                        "model is only replaced by a run of its recorded recipe (seed included) "
+                        "that is at least as good on validation")
+    p.add_argument("--force", action="store_true",
+                   help="with --export-pretrained: replace the shipped model even if this run "
+                        "has another recipe or is worse on validation (says what it replaces)")
     return p
 
 
@@ -110,13 +118,37 @@ def _default_out(args: argparse.Namespace) -> str:
     return os.path.join("runs", args.model + suffix)
 
 
+#: Errors a user can act on: printed as one line (exit status 2), without a traceback.
+_USER_ERRORS = (ValueError, CheckpointError, OSError, FloatingPointError)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
-    """Run the command line; returns the metrics."""
+    """Run the command line; returns the metrics.
+
+    Every check runs before any data is loaded (:func:`~gcnn.train.checks.validate_run`); an
+    error a user can fix ends the command with one line and exit status 2. Ctrl-C ends it with
+    the command that resumes the run, and exit status 130.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(argv)
-    cfg = TrainConfig(**{f: getattr(args, f) for f in _DEFAULTS})
+    p = parser()
+    args = p.parse_args(argv)
+    resume_argv = [a for a in argv if a != "--resume"] + (["--out", _default_out(args)]
+                                                          if args.out is None else [])
     args.out = args.out or _default_out(args)
-    command = "python -m gcnn.train " + shlex.join(argv)
+    try:
+        cfg = TrainConfig(**{f: getattr(args, f) for f in _DEFAULTS})
+        validate_run(cfg, args.out, device=args.device, export=args.export_pretrained,
+                     force=args.force)
+        return _run(args, cfg, "python -m gcnn.train " + shlex.join(argv))
+    except KeyboardInterrupt:
+        _interrupted(Path(args.out), resume_argv, args.resume)
+    except _USER_ERRORS as err:
+        text = " ".join(str(err).split())
+        p.exit(2, f"{p.prog}: error: {text}\n")
+
+
+def _run(args: argparse.Namespace, cfg: TrainConfig, command: str) -> dict:
+    """Train (and export); print where the run stands."""
     metrics = train(cfg, args.out, root=args.data, device=args.device, resume=args.resume,
                     stop_after=args.stop_after, progress=not args.no_progress, command=command)
     if metrics["finished"]:
@@ -125,13 +157,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         if args.export_pretrained:
             from ..pretrained import export_pretrained
 
-            path = export_pretrained(args.out, args.export_pretrained)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                path = export_pretrained(args.out, args.export_pretrained, overwrite=args.force)
+            for w in caught:
+                print(f"warning: {w.message}", file=sys.stderr)
             print(f"exported {path}")
     else:
         done = metrics["history"][-1]["epoch"] if metrics["history"] else 0
         print(f"{args.out}: stopped after epoch {done} of {cfg.epochs}; continue with the same "
               f"command and --resume")
     return metrics
+
+
+def _interrupted(out: Path, argv: List[str], resumed: bool) -> None:
+    """Ctrl-C: say what was kept and the command that continues; exit with status 130."""
+    last = out / "last.pt"
+    if last.is_file():
+        print(f"\ninterrupted: {last} keeps the last finished epoch; continue the run with:\n"
+              f"python -m gcnn.train {shlex.join(argv + ['--resume'])}", file=sys.stderr)
+    else:
+        again = argv + (["--resume"] if resumed else [])
+        print(f"\ninterrupted before the first epoch was saved; nothing was kept. Start again "
+              f"with:\npython -m gcnn.train {shlex.join(again)}", file=sys.stderr)
+    raise SystemExit(130)
 
 
 def run_state(out: Path) -> str:

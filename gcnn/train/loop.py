@@ -13,6 +13,7 @@ the same weights and metrics as an uninterrupted one (on the CPU, bit for bit).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -34,11 +35,13 @@ from ..checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_model,
+    remove_temporaries,
     save_atomic,
     write_json_atomic,
 )
 from ..experiments import TrainConfig, config_differences
 from ..metrics import accuracy_vs_angle, count_parameters, evaluate
+from .checks import check_device, validate_run
 
 __all__ = ["FIRST_N_ROTATED", "pick_device", "train"]
 
@@ -49,15 +52,34 @@ _RESUMABLE = ("epochs",)
 
 
 def pick_device(name: Optional[str] = None) -> torch.device:
-    """``None``/``"auto"``: CUDA if present, else Apple MPS, else the CPU; otherwise ``name``."""
-    if name in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
+    """``None``/``"auto"``: CUDA if present, else Apple MPS, else the CPU; otherwise ``name``.
+
+    Raises:
+        ValueError: ``name`` is unknown or not on this machine (:func:`check_device`).
+    """
+    return check_device(name)
+
+
+@contextlib.contextmanager
+def _run_folder(out: Path):
+    """Make ``out`` for a run, clear orphan temporary files; if the start fails, undo it.
+
+    Folders this call creates are removed again (when still empty) if the block raises, so a
+    failed start (no data, a refused resume, Ctrl-C in the first epoch) leaves nothing behind.
+    """
+    made = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
+    out.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(out)  # left by a run killed while writing (kill -9)
+    try:
+        yield
+    except BaseException:
+        remove_temporaries(out)
+        for folder in made:
+            try:
+                folder.rmdir()  # only if empty: whatever was written stays
+            except OSError:
+                break
+        raise
 
 
 def _subset(pair: Tuple[Tensor, Tensor], n: Optional[int]) -> Tuple[Tensor, Tensor]:
@@ -210,6 +232,15 @@ class _Run:
         except (KeyError, RuntimeError, ValueError, TypeError) as err:
             raise CheckpointError(f"{self.last_path} is incomplete or does not fit this model: "
                                   f"{type(err).__name__}: {err}") from err
+        if self.start_epoch > self.cfg.epochs:
+            # Refused rather than "finished": its history, best epoch and weights would belong
+            # to a longer run than the config it records.
+            raise ValueError(
+                f"{self.last_path} holds {self.start_epoch} epochs, more than --epochs "
+                f"{self.cfg.epochs} asks for; a run cannot be shortened. Resume with --epochs "
+                f"{self.start_epoch} (or more), or train --epochs {self.cfg.epochs} into another "
+                f"--out folder"
+            )
 
     def _checkpoint(self, epoch: int, **extra) -> dict:
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
@@ -280,24 +311,42 @@ def train(
 
     Returns:
         The metrics dictionary written to ``metrics.json``.
+
+    Raises:
+        ValueError: a setting, the device or ``out`` is wrong (:func:`validate_run`), or
+            ``resume`` asks for fewer epochs than ``last.pt`` holds; all before any data is
+            loaded. A start that fails removes the folders it created.
+        FileExistsError: ``out`` holds a run and ``resume`` is off.
+        CheckpointError: ``last.pt`` is unreadable or was written with other settings.
     """
     t_start = time.perf_counter()
     cfg = cfg.resolved()
-    cfg.check()
+    dev = validate_run(cfg, out, device=device)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    dev = pick_device(device)
-    train_x, train_y = _subset(data.train_set(root), cfg.train_subset)
-    val_x, val_y = _subset(data.val_set(root), cfg.eval_subset)
-    if dev.type != "cpu":  # the whole training set fits on any accelerator: move it once
-        train_x, train_y = train_x.to(dev), train_y.to(dev)
+    with _run_folder(out):
+        return _fit(cfg, _start(cfg, out, dev, resume), root, stop_after, progress, command,
+                    resume, t_start)
 
+
+def _start(cfg: TrainConfig, out: Path, dev: torch.device, resume: bool) -> "_Run":
+    """The run's state: new, or read from ``last.pt`` (all checks before any data is loaded)."""
     run = _Run(cfg, out, dev)
     if resume:
         run.resume()
     elif run.last_path.exists():
         raise FileExistsError(f"{out} already holds a run ({run.last_path}); pass --resume to "
                               f"continue it, or choose another --out directory")
+    return run
+
+
+def _fit(cfg: TrainConfig, run: "_Run", root, stop_after, progress, command, resume,
+         t_start: float) -> dict:
+    """Load the data, train the remaining epochs, test the best model when all are done."""
+    dev = run.dev
+    train_x, train_y = _subset(data.train_set(root), cfg.train_subset)
+    val_x, val_y = _subset(data.val_set(root), cfg.eval_subset)
+    if dev.type != "cpu":  # the whole training set fits on any accelerator: move it once
+        train_x, train_y = train_x.to(dev), train_y.to(dev)
 
     def elapsed() -> float:
         return run.elapsed_before + (time.perf_counter() - t_start)

@@ -24,6 +24,7 @@ from .features import (
 from .groups import group_label, plot_cayley_table, plot_grid_points
 from .images import (
     GOAT_CREDIT,
+    as_picture,
     goat_path,
     image_to_png,
     letter_f,
@@ -45,7 +46,8 @@ from .results import (
 
 __all__ = [
     # images
-    "GOAT_CREDIT", "goat_path", "load_image", "to_grayscale", "to_numpy_image", "image_to_png",
+    "GOAT_CREDIT", "goat_path", "load_image", "as_picture", "to_grayscale", "to_numpy_image",
+    "image_to_png",
     "rotate_image", "letter_f", "toy_image", "show_images", "plot_digit_grid",
     # groups
     "group_label", "plot_cayley_table", "plot_grid_points",

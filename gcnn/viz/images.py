@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -24,6 +25,7 @@ from ..kernels import transform_images
 
 __all__ = [
     "GOAT_CREDIT",
+    "as_picture",
     "goat_path",
     "to_grayscale",
     "to_numpy_image",
@@ -42,6 +44,50 @@ GOAT_CREDIT = "Goat photo: from S. Keydana, Posit AI Blog (2023), CC BY 4.0"
 def goat_path() -> Path:
     """Path of the goat photo shipped with the package (``gcnn/assets/goat.jpg``, 256x256)."""
     return GOAT_PATH
+
+
+_ACCEPTED = ("a tensor [1 or 3, H, W] or [H, W] (floats in [0, 1], or uint8 in [0, 255]), a "
+             "file path, the raw bytes of an image file, an open binary file, or None (the goat)")
+
+
+def as_picture(image, size: Optional[int] = 128) -> Tensor:
+    """A square float picture ``[C, H, W]`` in ``[0, 1]``: what the rotation widget shows.
+
+    Args:
+        image: a tensor ``[1 or 3, H, W]`` or ``[H, W]`` (floats in ``[0, 1]``; uint8 is scaled
+            to ``[0, 1]``), a file path, the raw bytes of an image file, an open binary file, or
+            ``None`` for the goat.
+        size: side of a picture read from a file or bytes (:func:`~gcnn.data.load_image`);
+            tensors keep their size.
+
+    A non-square picture is center-cropped to a square, as :func:`~gcnn.data.load_image` does
+    with files: exact quarter turns need a square.
+
+    Raises:
+        TypeError: anything else (the message says what is accepted).
+        ValueError: a tensor of another shape.
+    """
+    if isinstance(image, Tensor):
+        if image.dim() == 2:
+            image = image[None]
+        if image.dim() != 3 or image.shape[0] not in (1, 3):
+            raise ValueError(
+                f"expected a picture [1 or 3, H, W] or [H, W], got shape {list(image.shape)}"
+            )
+        image = image.detach().cpu()
+        if image.dtype == torch.uint8:
+            image = image.float() / 255.0
+        elif not image.is_floating_point():
+            raise TypeError(f"expected {_ACCEPTED}; got a tensor of {image.dtype}: convert it "
+                            f"with .float() / 255 (or to uint8)")
+        h, w = image.shape[-2:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        return image[:, top : top + side, left : left + side].float().contiguous()
+    if image is None or isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)) \
+            or hasattr(image, "read"):
+        return load_image(image, size)
+    raise TypeError(f"expected {_ACCEPTED}; got {type(image).__name__}")
 
 
 def to_grayscale(image: Tensor) -> Tensor:
