@@ -1,6 +1,6 @@
 """The live demo's speed and weight: one ``gcnnLive.classify`` in headless Chromium against torch.
 
-    python scripts/gcnn_live.py fetch          # once: onnxruntime-web from npm
+    python scripts/web_assets.py               # once: onnxruntime-web (and MathJax) from npm
     python benchmarks/live.py                  # a small page with the demo, staged here
     python benchmarks/live.py --html _build/html   # the built book's chapter 7
 
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
             folder, page_path = Path(args.html).resolve(), CHAPTER
         else:
             if not gcnn_live.ort_available():
-                sys.exit("onnxruntime-web is not fetched: python scripts/gcnn_live.py fetch")
+                sys.exit("onnxruntime-web is not fetched: python scripts/web_assets.py")
             folder, page_path = Path(tmp), "demo.html"
             gcnn_live.stage_live(folder / "_static")
             (folder / page_path).write_text(HARNESS, encoding="utf-8")

@@ -7,11 +7,11 @@ puts everything that demo needs into ``<html>/_static/gcnn-live/``:
 * ``gcnn-live.js``, ``gcnn-live.css``, ``digits.json``: committed in ``book/_static/gcnn-live/``;
 * ``models/NAME.onnx`` and ``models/models.json``: exported from the shipped ``.pt`` weights by
   ``python -m gcnn.pretrained onnx --manifest`` (re-exported only when a source is newer);
-* ``ort/``: onnxruntime-web's wasm build (``ORT_FILES``, about 15 MB) of the pinned
-  ``ORT_WEB_VERSION``, copied from ``vendor/onnxruntime-web/VERSION/`` (git-ignored), which
-  ``python scripts/gcnn_live.py fetch`` fills with ``npm pack`` (the tarball's sha512 is checked
-  against ``ORT_WEB_INTEGRITY``). Without it the build still succeeds and the demo says how to
-  get the library;
+* ``ort/``: onnxruntime-web's wasm build (``ORT_FILES``, about 15 MB), the package
+  ``web_assets.ONNXRUNTIME_WEB`` pinned in ``scripts/web_assets.py``, copied from where
+  ``python scripts/web_assets.py`` stages it (``.web_assets/``, git-ignored, fetched with
+  ``npm pack`` and an integrity check). Without it the build still succeeds and the demo says
+  how to get the library;
 * ``config.json``: which of these are there, read by the page script when the demo starts.
 
 Nothing is loaded by a page until the reader reaches the demo. The book's Sphinx extension
@@ -20,92 +20,48 @@ and the script and stylesheet are added only to pages that hold a ``<div class="
 The browser test (``tests/test_live.py``) stages the same files with :func:`stage_live` for a
 small page of its own. Command line::
 
-    python scripts/gcnn_live.py fetch            # npm pack onnxruntime-web@ORT_WEB_VERSION
+    python scripts/web_assets.py                 # once: npm pack onnxruntime-web (and MathJax)
     python scripts/gcnn_live.py stage DIR        # DIR/gcnn-live/ as the book build makes it
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
+
+import web_assets
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "book" / "_static" / "gcnn-live"
 #: The committed files of the demo, copied as they are.
 PAGE_FILES = ("gcnn-live.js", "gcnn-live.css", "digits.json")
 
-ORT_WEB_VERSION = "1.31.1"
-#: ``npm view onnxruntime-web@1.31.1 dist.integrity``: the registry's sha512 of the tarball.
-ORT_WEB_INTEGRITY = ("sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQ"
-                     "eS7NmuZPXrQ73k82URw==")
+ORT_WEB_VERSION = web_assets.ONNXRUNTIME_WEB.version
 #: What the wasm backend needs: the script (sets ``window.ort``), its wasm glue and the wasm.
-ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-VENDOR = ROOT / "vendor" / "onnxruntime-web"
+ORT_FILES = web_assets.ONNXRUNTIME_WEB.paths
 
 #: Sources of the ONNX files: a model is exported again when one of them is newer.
 EXPORT_SOURCES = ("gcnn/onnx_export.py", "gcnn/data.py", "gcnn/models.py", "gcnn/layers.py")
 
 
+def _ort(version: str = ORT_WEB_VERSION) -> web_assets.WebPackage:
+    return dataclasses.replace(web_assets.ONNXRUNTIME_WEB, version=version)
+
+
 def ort_dir(version: str = ORT_WEB_VERSION) -> Path:
-    """Where ``fetch`` puts onnxruntime-web's files (``vendor/onnxruntime-web/VERSION``)."""
-    return VENDOR / version
+    """Where ``python scripts/web_assets.py`` stages onnxruntime-web's ``ORT_FILES``."""
+    return _ort(version).files
 
 
 def ort_available(version: str = ORT_WEB_VERSION) -> bool:
-    return all((ort_dir(version) / f).is_file() for f in ORT_FILES)
-
-
-def fetch_ort(version: str = ORT_WEB_VERSION, integrity: Optional[str] = ORT_WEB_INTEGRITY,
-              npm: str = "npm") -> Path:
-    """``npm pack onnxruntime-web@version`` and keep ``ORT_FILES`` in :func:`ort_dir`.
-
-    Raises:
-        FileNotFoundError: no ``npm`` on the PATH.
-        RuntimeError: ``npm pack`` failed, or the tarball's sha512 is not ``integrity``.
-    """
-    target = ort_dir(version)
-    if ort_available(version):
-        return target
-    if shutil.which(npm) is None:
-        raise FileNotFoundError(f"{npm!r} is not on the PATH; install Node.js and npm "
-                                f"(Debian: apt-get install npm) to fetch onnxruntime-web")
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run([npm, "pack", f"onnxruntime-web@{version}", "--silent"],
-                              cwd=tmp, capture_output=True, text=True, timeout=600)
-        tarballs = list(Path(tmp).glob("onnxruntime-web-*.tgz"))
-        if proc.returncode != 0 or len(tarballs) != 1:
-            raise RuntimeError(f"npm pack onnxruntime-web@{version} failed (exit "
-                               f"{proc.returncode}): {proc.stderr.strip()[-2000:]}")
-        data = tarballs[0].read_bytes()
-        got = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
-        if integrity is not None and got != integrity:
-            raise RuntimeError(f"onnxruntime-web@{version}: the tarball's integrity is {got}, "
-                               f"expected {integrity}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent))  # same file system as the target
-        try:
-            with tarfile.open(tarballs[0]) as tar:
-                for name in ORT_FILES:
-                    member = tar.getmember(f"package/dist/{name}")
-                    with tar.extractfile(member) as src, open(staging / name, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-            staging.chmod(0o755)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return web_assets.is_staged(_ort(version))
 
 
 def _newer(sources: Sequence[Path], target: Path) -> bool:
@@ -148,8 +104,8 @@ def stage_live(static_dir, names: Optional[Sequence[str]] = None,
     """Put the demo's files into ``static_dir/gcnn-live/``; returns its ``config.json``.
 
     The page files and the models are always staged; onnxruntime-web only when
-    :func:`fetch_ort` has fetched it (else ``config["ort"]`` is None and ``config["missing"]``
-    says how to get it, which the demo shows).
+    ``python scripts/web_assets.py`` has fetched it (else ``config["ort"]`` is None and
+    ``config["missing"]`` says how to get it, which the demo shows).
     """
     out = Path(static_dir) / "gcnn-live"
     out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +126,7 @@ def stage_live(static_dir, names: Optional[Sequence[str]] = None,
     else:
         config["missing"] = (f"This build of the book does not include onnxruntime-web "
                              f"{version}, which runs the models. Run "
-                             f"'python scripts/gcnn_live.py fetch' (needs npm) and build the "
+                             f"'python scripts/web_assets.py' (needs npm) and build the "
                              f"book again.")
     files = [out / n for n in PAGE_FILES if n != "gcnn-live.js"]
     files += [out / "models" / m["file"] for m in config["models"]]
@@ -210,17 +166,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p = argparse.ArgumentParser(prog="python scripts/gcnn_live.py", description=__doc__.split(
         "\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("fetch", help=f"npm pack onnxruntime-web@{ORT_WEB_VERSION} into {VENDOR}")
     st = sub.add_parser("stage", help="write DIR/gcnn-live/ as the book build does")
     st.add_argument("dir")
     args = p.parse_args(argv)
     try:
-        if args.cmd == "fetch":
-            print(f"onnxruntime-web {ORT_WEB_VERSION} in {fetch_ort()}")
-        else:
-            config = stage_live(args.dir)
-            print(f"staged {Path(args.dir) / 'gcnn-live'}: "
-                  f"{[m['name'] for m in config['models']]}, ort: {config['ort'] or 'missing'}")
+        config = stage_live(args.dir)
+        print(f"staged {Path(args.dir) / 'gcnn-live'}: "
+              f"{[m['name'] for m in config['models']]}, ort: {config['ort'] or 'missing'}")
     except (FileNotFoundError, RuntimeError) as err:
         p.exit(1, f"{p.prog} {args.cmd}: error: {err}\n")
 

@@ -26,7 +26,8 @@ And one fix for the pages themselves:
 And the browser packages the pages load (MathJax), served from the book itself:
 
 * **Web assets.** Every package of ``scripts/web_assets.py`` that is staged in ``.web_assets/``
-  is added to ``html_static_path`` (it lands in ``_static/<target>/``). When MathJax is not
+  is added to ``html_static_path`` (it lands in ``_static/<target>/``), except those marked
+  ``static=False`` (onnxruntime-web, which the live demo copies itself). When MathJax is not
   staged, ``mathjax_path`` falls back to Sphinx's CDN default and a note (not a warning: a
   reader's ``-W`` build without npm still passes, with math that needs a network) says how to
   fetch it. The browser test, which runs offline, then fails on the missing local MathJax.
@@ -155,6 +156,8 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
 
 def _serve_web_assets(app: Sphinx, config: Config) -> None:
     for pkg in web_assets.PACKAGES:
+        if not pkg.static:
+            continue  # copied by its page hook (onnxruntime-web: scripts/gcnn_live.py)
         if web_assets.is_staged(pkg):
             config.html_static_path = [*config.html_static_path, str(pkg.folder)]
             continue

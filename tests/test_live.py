@@ -6,7 +6,7 @@ what the book build stages (``scripts/gcnn_live.py``'s ``stage_live``) beside a 
 its own, so that it needs no book build; with ``GCNN_BOOK_HTML`` (a built book, as for
 ``tests/test_browser.py``) it opens the chapter page instead::
 
-    python scripts/gcnn_live.py fetch                      # once: npm pack onnxruntime-web
+    python scripts/web_assets.py                           # once: npm pack onnxruntime-web
     pytest tests/test_live.py
     GCNN_BOOK_HTML=_build/html pytest tests/test_live.py   # the built chapter 7
 
@@ -134,12 +134,12 @@ def demo_url(tmp_path_factory) -> Iterator[str]:
         config = json.loads((html / "_static/gcnn-live/config.json").read_text(encoding="utf8"))
         if not config["ort"]:
             _unavailable(f"the book in {html} was built without onnxruntime-web: "
-                         f"python scripts/gcnn_live.py fetch, then build again")
+                         f"python scripts/web_assets.py, then build again")
         yield from (base + CHAPTER for base in _serve(html))
         return
     if not gcnn_live.ort_available():
         _unavailable(f"onnxruntime-web {gcnn_live.ORT_WEB_VERSION} is not fetched: "
-                     f"python scripts/gcnn_live.py fetch")
+                     f"python scripts/web_assets.py")
     folder = _harness(tmp_path_factory.mktemp("live"))
     yield from (base + "demo.html" for base in _serve(folder))
 
@@ -372,7 +372,7 @@ def test_clear_message_without_library(browser, tmp_path):
     """A build without onnxruntime-web, and a page opened from disk, say what to do."""
     folder = _harness(tmp_path / "site", version="0.0.0-not-fetched")
     assert json.loads((folder / "_static/gcnn-live/config.json").read_text())["ort"] is None
-    for url, expect in [(None, "gcnn_live.py fetch"),
+    for url, expect in [(None, "scripts/web_assets.py"),
                         ((folder / "demo.html").as_uri(), "python -m http.server")]:
         if url is None:
             server = _serve(folder)

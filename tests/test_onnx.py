@@ -123,7 +123,7 @@ def test_stage_without_the_library(tmp_path):
         sys.path.remove(str(ROOT / "scripts"))
     config = gcnn_live.stage_live(tmp_path, version="0.0.0-not-fetched")
     out = tmp_path / "gcnn-live"
-    assert config["ort"] is None and "gcnn_live.py fetch" in config["missing"]
+    assert config["ort"] is None and "scripts/web_assets.py" in config["missing"]
     assert json.loads((out / "config.json").read_text(encoding="utf-8")) == config
     assert not (out / "ort").exists()
     for name in (*gcnn_live.PAGE_FILES, *(f"models/{n}.onnx" for n in onnx_export.LIVE_MODELS)):
