@@ -3,7 +3,7 @@
 A checkpoint is a plain dictionary saved with :func:`torch.save` (tensors, numbers, strings,
 lists and dicts only, so it loads with ``weights_only=True``): a ``"format"`` tag, the
 ``"model_config"`` (:func:`gcnn.builders.model_config`) and the ``"model_state"``. Training
-writes ``best.pt`` and ``last.pt`` (:data:`CHECKPOINT_FORMAT`); exported pretrained models use
+writes ``best.pt`` and ``last.pt`` (``CHECKPOINT_FORMAT``); exported pretrained models use
 their own tag. Every file is written atomically: a temporary file in the same directory, then
 :func:`os.replace`, so an interrupted write never leaves half a file. A write killed outright
 (``kill -9``) can leave its temporary file behind; those are named ``.gcnn-tmp-NAME.XXXX``

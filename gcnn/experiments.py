@@ -202,7 +202,7 @@ def _experiments(*items: Tuple[str, Dict[str, object]]) -> Dict[str, Experiment]
 
 
 #: name -> the experiment. The C8, C16 and D4 models and both schedules keep the C4 model's
-#: compute (hidden channels x |G| = 64); ``gcnn-c8-wide`` has four times its compute.
+#: compute (hidden channels x ``|G|`` = 64); ``gcnn-c8-wide`` has four times its compute.
 EXPERIMENTS: Dict[str, Experiment] = _experiments(
     ("cnn", {"model": "cnn"}),
     ("gcnn-c4", {"model": "gcnn", "group": "C4"}),
@@ -264,7 +264,7 @@ def train_argv(name: str, epochs: int, seed: int, out: Union[str, Path],
 class PretrainedSpec:
     """One shipped model: experiment ``experiment`` trained for ``epochs`` epochs with seed 0.
 
-    :attr:`expect` lists model-config entries the weights must have; :attr:`training` lists
+    ``expect`` lists model-config entries the weights must have; ``training`` lists
     training-config entries (epochs, augmentation) the run must have used, checked on export.
     """
 

@@ -421,7 +421,7 @@ def steerable_basis(
         angle: turn the functions by this angle (radians, clockwise on screen as the groups):
             ``psi(R(angle)⁻¹ p)``.
         reflect: mirror them first (``x -> -x``): the element ``R(angle) F`` of a dihedral group.
-        max_frequency: highest ``m``; :data:`STEERABLE_MAX_FREQUENCY` by default.
+        max_frequency: highest ``m``; ``STEERABLE_MAX_FREQUENCY`` by default.
 
     Returns:
         float64 ``[B, k, k]``; ``B`` is 9 for ``k = 3`` (all 9 pixels), 17 for ``k = 5``, 28 for
@@ -529,7 +529,7 @@ def build_kernel_map(group: Group, kernel_size: int, method: str, kind: str) -> 
     ``None``) to register as buffers, consumed by :func:`apply_kernel_map`:
 
     * ``kernel_map``: the dense ``[n_in, n_out]`` matrix of :func:`lifting_kernel_map` /
-      :func:`group_kernel_map`, when it takes at most :data:`DENSE_MAP_LIMIT_BYTES` (and always
+      :func:`group_kernel_map`, when it takes at most ``DENSE_MAP_LIMIT_BYTES`` (and always
       for a steerable lifting layer, whose map is dense by nature); for ``exact`` also
       ``kernel_index``, the column-to-row permutation, applied as a gather.
     * otherwise the factored form: ``kernel_index`` ``[T, |G| k²]`` and ``kernel_tap_weight``
@@ -539,7 +539,7 @@ def build_kernel_map(group: Group, kernel_size: int, method: str, kind: str) -> 
       lifting or group; steerable: 112 MB) instead of 236 MB (lifting) and 968 GB (group).
 
     Raises ValueError, saying how big, when even the factored form exceeds
-    :data:`MAX_MAP_BYTES`.
+    ``MAX_MAP_BYTES``.
     """
     if kind not in ("lifting", "group"):
         raise ValueError(f"kind must be 'lifting' or 'group', got {kind!r}")
