@@ -40,6 +40,7 @@ from .results import (
     plot_confusion,
     plot_digit_predictions,
     plot_six_nine,
+    plot_training_curves,
     probability_animation,
 )
 
@@ -55,6 +56,6 @@ __all__ = [
     "plot_group_feature_maps", "FeatureFrames", "rotated_features", "plot_feature_maps",
     "feature_map_animation",
     # results
-    "plot_accuracy_vs_angle", "plot_confusion", "plot_six_nine", "plot_digit_predictions",
-    "probability_animation",
+    "plot_accuracy_vs_angle", "plot_training_curves", "plot_confusion", "plot_six_nine",
+    "plot_digit_predictions", "probability_animation",
 ]
