@@ -31,6 +31,7 @@ __all__ = [
     "plot_confusion",
     "plot_six_nine",
     "plot_digit_predictions",
+    "PredictionPanels",
     "probability_animation",
 ]
 
@@ -112,8 +113,8 @@ def plot_training_curves(metrics: Mapping[str, dict], *, width: float = 7.4,
     the best validation accuracy; the highest ``val_acc`` if absent) is ringed on both panels.
     The loss axis is logarithmic. ``width`` and ``height`` are in inches (7.4 fills the book's
     text column at 100 dpi, with text of 9 pt or more); the legend sits below both panels in
-    ``ncol`` columns (as many as fit by default; the figure grows by its rows). Returns the figure; ``fig.best_epochs`` maps
-    each name to its ringed epoch.
+    ``ncol`` columns (as many as fit by default; the figure grows by its rows). Returns the
+    figure; ``fig.best_epochs`` maps each name to its ringed epoch.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -226,7 +227,7 @@ def plot_six_nine(x: Tensor, y: Tensor, count: int = 5, cell: float = 0.95):
 
 
 
-class _PredictionPanels:
+class PredictionPanels:
     """A digit panel and one bar chart of class probabilities per model, updated in place."""
 
     def __init__(self, names: Sequence[str], classes: int, panel: float, dpi):
@@ -285,7 +286,7 @@ def plot_digit_predictions(models: Mapping[str, nn.Module], digit: Tensor, angle
     image = turn_digit(as_digit(digit), [angle])
     probs = {name: predict_proba(m, image)[0] for name, m in models.items()}
     classes = next(iter(probs.values())).shape[0]
-    panels = _PredictionPanels(list(models), classes, panel, dpi)
+    panels = PredictionPanels(list(models), classes, panel, dpi)
     panels.update(image[0, 0], probs, label, float(angle))
     panels.fig.probabilities = probs
     return panels.fig
@@ -310,7 +311,7 @@ def probability_animation(models: Mapping[str, nn.Module], digit: Tensor,
     images = turn_digit(as_digit(digit), angles)
     probs = {name: predict_proba(m, images) for name, m in models.items()}
     classes = next(iter(probs.values())).shape[1]
-    panels = _PredictionPanels(list(models), classes, panel, dpi)
+    panels = PredictionPanels(list(models), classes, panel, dpi)
 
     def draw(i: int):
         return panels.update(images[i, 0], {n: p[i] for n, p in probs.items()}, label, angles[i])
