@@ -8,9 +8,15 @@ a twin that is computed ahead and works in a static web page:
   upload button) and its twin :func:`rotation_animation`;
 * :func:`digit_widget` (a test digit at any angle, and each model's class probabilities) and its
   twin :func:`gcnn.viz.results.probability_animation`;
+* :func:`kernel_bank_widget` (a group convolution's kernel for any group element) and its twin
+  :func:`gcnn.viz.kernel_bank_animation`;
+* :func:`feature_map_widget` (a network's feature maps of a digit at any angle, any layer) and its
+  twin :func:`gcnn.viz.feature_map_animation`;
 * :func:`schedule_widget` (one group per layer from dropdowns, checked and measured) and its twin
   :func:`gcnn.tables.schedule_table`.
 
+The three figure widgets live in :mod:`gcnn.figure_widgets` (imported here): they keep one
+matplotlib figure and move its artists on every change, then send it as a PNG.
 :func:`animation_html` embeds an animation in a page, with a frame slider and play buttons.
 ipywidgets is imported inside the widget functions only, so ``import gcnn.widgets`` works
 without it.
@@ -18,24 +24,25 @@ without it.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .builders import GROUP_CHOICES, schedule_report
 from .data import ImageSource, load_image
+from .figure_widgets import _ipywidgets, digit_widget, feature_map_widget, kernel_bank_widget
 from .tables import report_html
 from .viz.images import as_picture, image_to_png, rotate_image, to_numpy_image
-from .viz.results import plot_digit_predictions
-from .viz.style import check_models, figure_png
 
 __all__ = [
     "rotation_widget",
     "rotation_animation",
     "animation_html",
     "digit_widget",
+    "kernel_bank_widget",
+    "feature_map_widget",
     "schedule_widget",
 ]
 
@@ -53,15 +60,6 @@ def _uploaded_bytes(value) -> Optional[bytes]:
     else:  # ipywidgets 8: ({"name": ..., "content": memoryview, ...}, ...)
         item = value[0]
     return bytes(item["content"])
-
-
-def _ipywidgets(who: str, instead: str):
-    """The ipywidgets module, or an ImportError that names the kernel-free twin."""
-    try:
-        import ipywidgets
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(f"{who} needs ipywidgets (pip install ipywidgets); {instead}") from err
-    return ipywidgets
 
 
 def _rotation_controls(w, display_px: int):
@@ -277,74 +275,6 @@ def animation_html(anim, *, default_mode: str = "loop", frame_format: str = "jpe
         path = Path(tmp, "animation.html")
         anim.save(str(path), writer=writer, savefig_kwargs=savefig_kwargs)
         return HTML(path.read_text())
-
-
-def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = None,
-                 labels: Optional[Tensor] = None, *, index: int = 0, angle: float = 0.0,
-                 step: float = 5.0, dpi: int = 80):
-    """A live panel: pick a digit and an angle, see each model's probabilities (needs ipywidgets).
-
-    Args:
-        models: ``{name: model}``.
-        images, labels: the digits to choose from, ``[N, 1, H, W]`` and ``[N]``; by default the
-            upright MNIST test set (:func:`gcnn.data.test_set`).
-        index, angle: the digit and angle shown first.
-        step: the angle slider's step in degrees.
-        dpi: resolution of the picture.
-
-    Returns:
-        An ``ipywidgets.VBox``; its parts are attributes: ``.index`` (which digit), ``.slider``
-        (the angle, clockwise), ``.image`` (the PNG shown), ``.status``; ``.probabilities`` holds
-        the last ``{name: [classes]}`` shown and ``.render()`` redraws.
-    """
-    w = _ipywidgets("digit_widget", "for a static page use probability_animation instead")
-
-    models = check_models(models)
-    if images is None:
-        from .data import test_set
-
-        images, labels = test_set()
-    if not isinstance(images, Tensor):
-        raise TypeError(f"images must be a tensor [N, 1, H, W] (floats in [0, 1] or uint8), "
-                        f"got {type(images).__name__}; e.g. torch.as_tensor(images)")
-    if labels is not None and not isinstance(labels, Tensor):
-        raise TypeError(f"labels must be a tensor [N] of class indices (or None), got "
-                        f"{type(labels).__name__}; e.g. torch.as_tensor(labels)")
-    if images.dtype == torch.uint8:
-        images = images.float() / 255.0
-    if images.dim() != 4 or images.shape[0] == 0:
-        raise ValueError(f"images must be [N, 1, H, W] with N >= 1, got {list(images.shape)}")
-    if labels is not None and labels.shape[0] != images.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
-    n = images.shape[0]
-    if not 0 <= index < n:
-        raise ValueError(f"index must be in [0, {n}), got {index}")
-
-    pick = w.BoundedIntText(value=int(index), min=0, max=n - 1, step=1, description="digit #",
-                            layout=w.Layout(width="190px"))
-    slider = w.FloatSlider(value=float(angle) % 360, min=0.0, max=360.0, step=float(step),
-                           description="angle (°)", continuous_update=True, readout_format=".0f",
-                           layout=w.Layout(width="420px"))
-    picture = w.Image(format="png")
-    status = w.HTML()
-    box = w.VBox([w.HBox([pick, status]), slider, picture])
-
-    def render(*_) -> None:
-        i, a = int(pick.value), float(slider.value)
-        label = None if labels is None else int(labels[i])
-        fig = plot_digit_predictions(models, images[i], a, label, dpi=dpi)
-        box.probabilities = fig.probabilities
-        picture.value = figure_png(fig, dpi)
-        said = ", ".join(f"{name} says {int(p.argmax())}" for name, p in fig.probabilities.items())
-        truth = "" if label is None else f"test digit {i} is a <b>{label}</b>; "
-        status.value = f"{truth}{said}"
-
-    pick.observe(render, names="value")
-    slider.observe(render, names="value")
-    box.index, box.slider, box.image, box.status = pick, slider, picture, status
-    box.render = render
-    render()
-    return box
 
 
 def schedule_widget(layers: int = 5, initial: Sequence[str] = ("C8", "C8", "C4", "C4", "C1"),

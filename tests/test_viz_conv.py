@@ -17,6 +17,8 @@ from gcnn import (  # noqa: E402
     Restriction,
 )
 from gcnn.viz import (  # noqa: E402
+    KernelBankPanel,
+    kernel_bank_animation,
     plot_equivariance,
     plot_group_feature_maps,
     plot_kernel_bank,
@@ -89,6 +91,32 @@ def test_plot_kernel_bank_group_conv_is_a_grid_with_sources():
     assert len(axes) == 16
     # row g = r1, column h = e comes from slice g⁻¹h = r3
     assert axes[4].get_xlabel() == "ψ[r3]"
+
+
+def test_kernel_bank_panel_shows_the_twisted_and_shifted_kernel():
+    torch.manual_seed(0)
+    layer = GroupConvolution(CyclicGroup(4), 3, 2, 3)
+    w = layer.weight.detach()[1, 0]                                 # [|G|, k, k]: ψ(., h)
+    panel = KernelBankPanel(layer, out_channel=1, in_channel=0)
+    for g in range(4):
+        panel.show(g)
+        for h in range(4):  # Ψ_g(., h) is ψ(., g⁻¹h) turned g quarter turns
+            expected = torch.rot90(w[(h - g) % 4], g, dims=(-1, -2))
+            assert torch.equal(torch.as_tensor(panel.shown[h].get_array()), expected)
+            assert panel.sources[h].get_text() == f"from ψ[{panel.names[(h - g) % 4]}]"
+    assert panel.title.get_text().startswith("g = r3")
+    with pytest.raises(IndexError, match="4 elements"):
+        panel.show(4)
+    with pytest.raises(TypeError, match="GroupConvolution"):
+        KernelBankPanel(LiftingConvolution(CyclicGroup(4), 3, 1, 1))
+
+
+def test_kernel_bank_animation_has_a_frame_per_element():
+    layer = GroupConvolution(DihedralGroup(4), 3, 1, 1)
+    anim = kernel_bank_animation(layer, dpi=40)
+    assert anim.names == DihedralGroup(4).element_names()
+    assert len(list(anim.new_frame_seq())) == 8
+    anim._func(5)  # a later frame draws
 
 
 def test_plot_kernel_bank_accepts_tensors_and_rejects_others():

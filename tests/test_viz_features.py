@@ -10,7 +10,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from gcnn.viz import feature_map_animation, plot_feature_maps, rotated_features  # noqa: E402
+from gcnn.viz import (  # noqa: E402
+    FeatureMapPanel,
+    feature_map_animation,
+    plot_feature_maps,
+    rotated_features,
+)
 
 from tiny import SIZE  # noqa: E402
 
@@ -70,3 +75,22 @@ def test_feature_map_animation_frames(models, digits):
     assert anim.frames["GCNN"].maps.shape[:2] == (3, 4)
     html = animation_html(anim).data
     assert html.count("data:image/jpeg;base64") == 3
+
+
+def test_feature_map_panel_moves_data_and_lays_out_again_for_a_new_layer(models, digits):
+    digit = digits[0][0]
+    panel = FeatureMapPanel(models, dpi=40)
+    frames = panel.show(digit, 90.0, layer=1)
+    fig = panel.fig
+    g = frames["GCNN"]
+    assert g.maps.shape[:2] == (1, 4) and frames["CNN"].maps.shape[1] == 1
+    # the panels hold the maps of the digit turned by 90°, in the busiest channel at 0°
+    expected = rotated_features(models["GCNN"], digit, [90.0], layer=1, channel=g.channel)
+    assert torch.equal(torch.as_tensor(panel.shown[2].get_array()), expected.maps[0, 0])
+    assert g.channel == rotated_features(models["GCNN"], digit, [0.0], layer=1).channel
+    assert panel.label.get_text() == "90° clockwise"
+    panel.show(digit, 30.0, layer=1)
+    assert panel.fig is fig and panel.label.get_text() == "30° clockwise"
+    panel.show(digit, 30.0, layer=0)
+    assert panel.fig is not fig
+    assert panel.artists == [*panel.shown, panel.label] and len(panel.shown) == 1 + 1 + 4

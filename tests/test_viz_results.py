@@ -74,6 +74,42 @@ def test_accuracy_vs_angle_plot():
     assert D.plot_accuracy_vs_angle(long).axes[0].get_legend()._ncols == 2   # 38 chars: 2 fit
 
 
+# -- training curves -------------------------------------------------------------------------------
+def _history(losses, vals):
+    return [{"epoch": i + 1, "train_loss": x, "train_acc": 0.5, "val_acc": v, "seconds": 1.0}
+            for i, (x, v) in enumerate(zip(losses, vals))]
+
+
+def test_training_curves_draw_every_epoch_and_ring_the_kept_one():
+    a = {"history": _history([1.0, 0.5, 0.3], [0.6, 0.9, 0.8]), "best_epoch": 2}
+    b = {"history": _history([2.0, 1.0], [0.3, 0.7])}           # no best_epoch: the best val
+    fig = D.plot_training_curves({"a": a, "b": b})
+    ax_loss, ax_val = fig.axes
+    assert fig.best_epochs == {"a": 2, "b": 2}
+    assert ax_loss.get_yscale() == "log"
+    # per run: the curve, then the ring on the kept epoch
+    curve, ring = ax_val.lines[0], ax_val.lines[1]
+    assert list(curve.get_xdata()) == [1, 2, 3] and list(curve.get_ydata()) == [0.6, 0.9, 0.8]
+    assert list(ring.get_xdata()) == [2] and list(ring.get_ydata()) == [0.9]
+    assert list(ax_loss.lines[3].get_ydata()) == [1.0]           # b's ring: loss at epoch 2
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["a", "b", "kept epoch (best validation)"]
+    texts = [ax_loss.xaxis.label, ax_loss.yaxis.label, *fig.legends[0].get_texts(),
+             *ax_val.get_xticklabels()]
+    assert min(t.get_fontsize() for t in texts) >= 9
+
+
+def test_training_curves_errors_name_the_problem():
+    with pytest.raises(ValueError, match="non-empty dict"):
+        D.plot_training_curves({})
+    with pytest.raises(ValueError, match="no training history"):
+        D.plot_training_curves({"a": _metrics(0.9)})
+    with pytest.raises(ValueError, match="lacks"):
+        D.plot_training_curves({"a": {"history": [{"epoch": 1, "train_loss": 1.0}]}})
+    with pytest.raises(ValueError, match="best_epoch 7"):
+        D.plot_training_curves({"a": {"history": _history([1.0], [0.5]), "best_epoch": 7}})
+
+
 # -- feature maps ----------------------------------------------------------------------------------
 # -- predictions -----------------------------------------------------------------------------------
 def test_digit_predictions_figure(models, digits):

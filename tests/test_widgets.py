@@ -16,7 +16,15 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from gcnn.viz import image_to_png, load_image, rotate_image  # noqa: E402
-from gcnn.widgets import digit_widget, rotation_widget, schedule_widget  # noqa: E402
+from gcnn import CyclicGroup, GroupConvolution  # noqa: E402
+from gcnn.viz.style import FramePNG  # noqa: E402
+from gcnn.widgets import (  # noqa: E402
+    digit_widget,
+    feature_map_widget,
+    kernel_bank_widget,
+    rotation_widget,
+    schedule_widget,
+)
 
 
 def _png_bytes(width, height, color=(200, 30, 30)):
@@ -46,6 +54,66 @@ def test_digit_widget_updates(models, digits):
         digit_widget(models, images, labels, index=6)
     with pytest.raises(ValueError, match="labels"):
         digit_widget(models, images, labels[:2])
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_frame_png_draws_what_a_full_draw_draws():
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+    shown = ax.imshow(np.zeros((4, 4)), vmin=0, vmax=1)
+    title = ax.set_title("before")
+    frames = FramePNG(fig, [shown, title])
+    first = _pixels(frames.png())
+    shown.set_data(np.eye(4))
+    title.set_text("after, longer")
+    blitted = _pixels(frames.png())
+    assert not np.array_equal(first, blitted)
+    for artist in frames.artists:  # the image, the title and the image's frame
+        artist.set_animated(False)
+    fig.canvas.draw()
+    assert np.array_equal(blitted, np.asarray(fig.canvas.buffer_rgba()))
+
+
+def test_digit_widget_keeps_one_figure(models, digits):
+    pytest.importorskip("ipywidgets")
+    images, labels = digits
+    n_figures = len(plt.get_fignums())
+    box = digit_widget(models, images, labels, index=2, angle=0, dpi=30)
+    pngs = {box.image.value}
+    for angle in (30, 60, 90):
+        box.slider.value = angle
+        pngs.add(box.image.value)
+    assert len(pngs) == 4 and len(plt.get_fignums()) == n_figures  # nothing left for pyplot
+
+
+def test_kernel_bank_widget_shows_each_element():
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(0)
+    box = kernel_bank_widget(GroupConvolution(CyclicGroup(4), 3, 1, 1), dpi=30)
+    first = box.image.value
+    assert first[:4] == b"\x89PNG" and len(box.buttons.options) == 4
+    box.buttons.value = 1
+    assert box.image.value != first
+    box.buttons.value = 0
+    assert box.image.value == first
+
+
+def test_feature_map_widget_follows_digit_angle_and_layer(models, digits):
+    pytest.importorskip("ipywidgets")
+    images, labels = digits
+    box = feature_map_widget(models, images, labels, index=1, layer=1, dpi=30)
+    assert "a <b>1</b>" in box.status.value and box.frames["GCNN"].layer == 1
+    first = box.image.value
+    box.slider.value = 90
+    assert box.frames["GCNN"].angles == [90.0] and box.image.value != first
+    box.layer.value = 0
+    assert box.frames["CNN"].layer == 0
+    box.index.value = 5
+    assert "a <b>9</b>" in box.status.value
+    with pytest.raises(ValueError, match="layer must be in"):
+        feature_map_widget(models, images, labels, layer=7)
 
 
 def test_schedule_widget_reports_validity(x_small):

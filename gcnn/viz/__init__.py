@@ -13,9 +13,17 @@ The plotting functions return a matplotlib figure (or a closed animation) and ne
 :mod:`gcnn.widgets`, numbers in :mod:`gcnn.metrics` and tables in :mod:`gcnn.tables`.
 """
 
-from .conv import plot_equivariance, plot_kernel_bank, plot_kernel_grid, plot_restriction
+from .conv import (
+    KernelBankPanel,
+    kernel_bank_animation,
+    plot_equivariance,
+    plot_kernel_bank,
+    plot_kernel_grid,
+    plot_restriction,
+)
 from .features import (
     FeatureFrames,
+    FeatureMapPanel,
     feature_map_animation,
     plot_feature_maps,
     plot_group_feature_maps,
@@ -37,10 +45,12 @@ from .images import (
     toy_image,
 )
 from .results import (
+    PredictionPanels,
     plot_accuracy_vs_angle,
     plot_confusion,
     plot_digit_predictions,
     plot_six_nine,
+    plot_training_curves,
     probability_animation,
 )
 
@@ -52,11 +62,12 @@ __all__ = [
     # groups
     "group_label", "plot_cayley_table", "plot_grid_points",
     # convolutions
-    "plot_kernel_grid", "plot_kernel_bank", "plot_equivariance", "plot_restriction",
+    "plot_kernel_grid", "plot_kernel_bank", "KernelBankPanel", "kernel_bank_animation",
+    "plot_equivariance", "plot_restriction",
     # feature maps
     "plot_group_feature_maps", "FeatureFrames", "rotated_features", "plot_feature_maps",
-    "feature_map_animation",
+    "feature_map_animation", "FeatureMapPanel",
     # results
-    "plot_accuracy_vs_angle", "plot_confusion", "plot_six_nine", "plot_digit_predictions",
-    "probability_animation",
+    "plot_accuracy_vs_angle", "plot_training_curves", "plot_confusion", "plot_six_nine",
+    "plot_digit_predictions", "PredictionPanels", "probability_animation",
 ]

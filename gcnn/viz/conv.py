@@ -22,11 +22,14 @@ from ..equivariance import equivariance_error, equivariance_group, transform
 from ..groups import Group, coordinate_grid
 from ..layers import GroupConvolution, LiftingConvolution, Restriction, _GroupConvBase
 from .groups import group_label
-from .style import FEATURE_CMAP, KERNEL_CMAP, clean_axes, grid_of_axes, to_array
+from .style import (FEATURE_CMAP, KERNEL_CMAP, clean_axes, freeze_layout, grid_of_axes,
+                    to_array)
 
 __all__ = [
     "plot_kernel_grid",
     "plot_kernel_bank",
+    "KernelBankPanel",
+    "kernel_bank_animation",
     "plot_equivariance",
     "plot_restriction",
 ]
@@ -153,6 +156,77 @@ def plot_kernel_bank(
                 ax.set_xlabel(f"ψ[{names[int(source[r, c])]}]", fontsize=8, labelpad=2)
     fig.colorbar(im, ax=axes, shrink=0.8 if rows > 1 else 0.9, aspect=30 if rows > 2 else 12)
     return fig
+
+
+class KernelBankPanel:
+    """A group convolution's learned kernel ``ψ`` and its copy ``Ψ_g`` for one element ``g``.
+
+    Top row: the slices ``ψ(·, h)`` of one channel pair's learned kernel, one per input group
+    element ``h``. Bottom row: the kernel used for output element ``g``,
+    ``Ψ_g(p, h) = ψ(g⁻¹p, g⁻¹h)`` (row ``g`` of the layer's bank): each slice turned by ``g``
+    and moved along the group axis, labelled with the slice it came from. :meth:`show` redraws the
+    bottom row for another ``g`` in place (for an animation frame or a live widget).
+    """
+
+    def __init__(self, layer: GroupConvolution, out_channel: int = 0, in_channel: int = 0, *,
+                 cell: float = 1.15, dpi=None, cmap: str = KERNEL_CMAP):
+        if not isinstance(layer, GroupConvolution):
+            raise TypeError(f"KernelBankPanel needs a GroupConvolution (a bank [|G|, |G|, k, k] "
+                            f"per channel pair), got {type(layer).__name__}")
+        self.bank = _bank_of(layer, out_channel, in_channel)         # [|G|, |G|, k, k]
+        group = layer.group
+        self.names = group.element_names()
+        self.source = group.cayley_table()[group.inverse_indices()]  # index of g⁻¹h
+        n = len(self.names)
+        self.fig, axes = plt.subplots(2, n, figsize=(cell * n + 0.5, 2 * cell + 1.0), dpi=dpi,
+                                      squeeze=False)
+        vmin, vmax = _symmetric_limits(self.bank)
+        kw = dict(cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        for j in range(n):
+            clean_axes(axes[0, j])
+            clean_axes(axes[1, j])
+            axes[0, j].imshow(to_array(self.bank[0, j]), **kw)
+            axes[0, j].set_title(f"h = {self.names[j]}", fontsize=10)
+        self.shown = [axes[1, j].imshow(to_array(self.bank[0, j]), **kw) for j in range(n)]
+        longest = max(self.names, key=len)
+        self.sources = [axes[1, j].text(0.5, -0.04, f"from ψ[{longest}]", fontsize=10,
+                                        ha="center", va="top", transform=axes[1, j].transAxes)
+                        for j in range(n)]  # texts, not axis labels: those are always drawn
+        axes[0, 0].set_ylabel("learned ψ", fontsize=10)
+        axes[1, 0].set_ylabel(r"$\Psi_g$", fontsize=10)
+        self.title = self.fig.suptitle(f"g = {longest}: slice ψ[h] turned by g, moved to g·h",
+                                       fontsize=10)
+        freeze_layout(self.fig)
+        self.show(0)
+
+    def show(self, g: int):
+        """Draw ``Ψ_g`` (``g`` an index into the group's elements); returns the artists."""
+        if not 0 <= g < len(self.names):
+            raise IndexError(f"element index {g} outside the group's {len(self.names)} elements")
+        name = self.names[g]
+        for j, (im, label) in enumerate(zip(self.shown, self.sources)):
+            im.set_data(to_array(self.bank[g, j]))
+            label.set_text(f"from ψ[{self.names[int(self.source[g, j])]}]")
+        self.title.set_text(f"g = {name}: slice ψ[h] turned by g, moved to g·h")
+        return [*self.shown, *self.sources, self.title]
+
+
+def kernel_bank_animation(layer: GroupConvolution, out_channel: int = 0, in_channel: int = 0, *,
+                          cell: float = 1.15, dpi: int = 100, interval: int = 1200):
+    """:class:`KernelBankPanel` for every element of the layer's group, one frame each.
+
+    The kernel-free twin of :func:`gcnn.widgets.kernel_bank_widget`. Returns a closed
+    ``FuncAnimation`` with ``.names`` (the elements, one per frame) and ``.bank``
+    (``[|G|, |G|, k, k]``); embed it with :func:`gcnn.widgets.animation_html`.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    panel = KernelBankPanel(layer, out_channel, in_channel, cell=cell, dpi=dpi)
+    anim = FuncAnimation(panel.fig, panel.show, frames=len(panel.names), interval=interval,
+                         blit=False)
+    plt.close(panel.fig)
+    anim.names, anim.bank = panel.names, panel.bank
+    return anim
 
 
 def _first_picture(x: Tensor, kind: str) -> Tensor:

@@ -3,7 +3,8 @@
 * :func:`plot_group_feature_maps`: a feature map on a group, one panel per channel and element;
 * :func:`rotated_features`, :func:`plot_feature_maps`, :func:`feature_map_animation`: what one
   layer of each network makes of a digit as it turns (a still, and a kernel-free animation to
-  embed with :func:`gcnn.widgets.animation_html`).
+  embed with :func:`gcnn.widgets.animation_html`); :class:`FeatureMapPanel` redraws that row in
+  place for any digit, angle and layer (behind :func:`gcnn.widgets.feature_map_widget`).
 
 Digits are ``[1, H, W]`` (or ``[1, 1, H, W]``) float tensors in ``[0, 1]``, turned with
 :func:`gcnn.data.rotate`; models are passed as a dict ``{name: model}``, shown in its order.
@@ -35,6 +36,7 @@ __all__ = [
     "rotated_features",
     "plot_feature_maps",
     "feature_map_animation",
+    "FeatureMapPanel",
 ]
 
 
@@ -251,3 +253,49 @@ def feature_map_animation(models: Mapping[str, nn.Module], digit: Tensor,
     anim.angles = angles
     anim.frames = frames
     return anim
+
+
+class FeatureMapPanel:
+    """The row of :func:`feature_map_animation` for any digit, angle and layer, redrawn in place.
+
+    :meth:`show` computes one forward pass per model. For each digit and layer the channel of
+    each model (the busiest) and its colour scale are fixed from the four quarter turns, so the
+    colours compare across angles; a new digit or layer lays the figure out again (``.fig`` is
+    then a new figure), a new angle only moves the pictures' data.
+    """
+
+    def __init__(self, models: Mapping[str, nn.Module], *, panel: float = 1.1, dpi: int = 100):
+        self.models, self.panel, self.dpi = check_models(models), panel, dpi
+        self.fig, self._key = None, None
+
+    def _layout(self, digit: Tensor, layer: int) -> None:
+        import matplotlib.pyplot as plt
+
+        quarter = _frames_for(self.models, digit, (0, 90, 180, 270), layer, None)
+        self.channels = {name: f.channel for name, f in quarter.items()}
+        self.limits = _limits(quarter)
+        if self.fig is not None:
+            plt.close(self.fig)
+        self.fig, axes = _feature_layout(quarter, 1, self.panel, self.dpi)
+        plt.close(self.fig)  # drawn on demand, never shown by pyplot
+        self.shown = _draw_feature_row(axes[0], quarter, 0, self.limits)
+        self.label = axes[0, 0].set_title("360° clockwise", fontsize=9)
+        self.artists = [*self.shown, self.label]  # what show() moves
+        freeze_layout(self.fig)
+
+    def show(self, digit: Tensor, angle: float, layer: int = 1):
+        """Draw ``layer``'s maps of ``digit`` turned by ``angle``; returns the frames drawn."""
+        digit = as_digit(digit)
+        key = (digit.numpy().tobytes(), int(layer))
+        if key != self._key:
+            self._layout(digit, layer)
+            self._key = key
+        frames = _frames_for(self.models, digit, [angle], layer, self.channels)
+        self.shown[0].set_data(next(iter(frames.values())).images[0, 0].numpy())
+        k = 1
+        for f in frames.values():
+            for j in range(f.maps.shape[1]):
+                self.shown[k].set_data(f.maps[0, j].numpy())
+                k += 1
+        self.label.set_text(f"{float(angle):.0f}° clockwise")
+        return frames

@@ -2,6 +2,8 @@
 
 * :func:`plot_accuracy_vs_angle`: accuracy against the angle every test digit was turned by
   (one run per model, or several seeds drawn as their mean and range);
+* :func:`plot_training_curves`: training loss and validation accuracy per epoch, from each run's
+  ``history``, with the kept (best-validation) epoch marked;
 * :func:`plot_confusion`, :func:`plot_six_nine`: a confusion matrix, and real 6s beside 9s
   turned by 180°;
 * :func:`plot_digit_predictions`, :func:`probability_animation`: a digit at any angle and the
@@ -25,9 +27,11 @@ from .style import MODEL_COLORS, as_digit, check_models, clean_axes, freeze_layo
 
 __all__ = [
     "plot_accuracy_vs_angle",
+    "plot_training_curves",
     "plot_confusion",
     "plot_six_nine",
     "plot_digit_predictions",
+    "PredictionPanels",
     "probability_animation",
 ]
 
@@ -82,6 +86,79 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     fig.tight_layout()
     return fig
 
+
+
+def _history(name: str, run: Mapping) -> Dict[str, np.ndarray]:
+    """Epochs, training losses and validation accuracies of one run, checked."""
+    history = run.get("history") if isinstance(run, Mapping) else None
+    if not history:
+        raise ValueError(f"run {name!r} has no training history (expected a metrics.json with a "
+                         f"non-empty 'history' list); pass gcnn.pretrained_metrics(name)")
+    missing = {"epoch", "train_loss", "val_acc"} - set(history[0])
+    if missing:
+        raise ValueError(f"the history of {name!r} lacks {sorted(missing)}; every epoch needs "
+                         f"'epoch', 'train_loss' and 'val_acc'")
+    return {key: np.array([float(h[key]) for h in history])
+            for key in ("epoch", "train_loss", "val_acc")}
+
+
+def plot_training_curves(metrics: Mapping[str, dict], *, width: float = 7.4,
+                         height: float = 3.3, ncol: Optional[int] = None):
+    """Training loss and validation accuracy against the epoch, one line per run.
+
+    ``metrics`` maps a name to a run's metrics (a ``metrics.json``, as
+    :func:`gcnn.pretrained_metrics` returns): its ``history`` holds one entry per epoch with
+    ``epoch``, ``train_loss`` (mean cross-entropy over the epoch's batches) and ``val_acc``
+    (upright validation accuracy after the epoch). The epoch that training kept (``best_epoch``,
+    the best validation accuracy; the highest ``val_acc`` if absent) is ringed on both panels.
+    The loss axis is logarithmic. ``width`` and ``height`` are in inches (7.4 fills the book's
+    text column at 100 dpi, with text of 9 pt or more); the legend sits below both panels in
+    ``ncol`` columns (as many as fit by default; the figure grows by its rows). Returns the
+    figure; ``fig.best_epochs`` maps each name to its ringed epoch.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    if not isinstance(metrics, Mapping) or not metrics:
+        raise ValueError("plot_training_curves needs a non-empty dict {name: metrics}")
+    curves = {name: _history(name, run) for name, run in metrics.items()}
+    labels = [*curves, "kept epoch (best validation)"]
+    if ncol is None:  # about 95 characters fit on one line of 9 pt text at 7.4 inches
+        ncol = max(1, min(len(labels), int(width * 13) // (max(map(len, labels)) + 4)))
+    legend_in = 0.2 * -(-len(labels) // ncol) + 0.1  # the legend's rows below the panels
+    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(width, height + legend_in))
+    best_epochs = {}
+    for i, (name, c) in enumerate(curves.items()):
+        color = MODEL_COLORS[i % len(MODEL_COLORS)]
+        best = metrics[name].get("best_epoch")
+        best = int(c["epoch"][int(np.argmax(c["val_acc"]))]) if best is None else int(best)
+        if best not in c["epoch"]:
+            raise ValueError(f"best_epoch {best} of {name!r} is not in its history "
+                             f"(epochs {c['epoch'].astype(int).tolist()})")
+        best_epochs[name] = best
+        k = int(np.nonzero(c["epoch"] == best)[0][0])
+        for ax, key in ((ax_loss, "train_loss"), (ax_val, "val_acc")):
+            ax.plot(c["epoch"], c[key], marker="o", ms=3, lw=1.5, color=color,
+                    label=name if ax is ax_loss else None)
+            ax.plot(c["epoch"][k], c[key][k], marker="o", ms=9, mfc="none", mew=1.5,
+                    color=color)
+    epochs = sorted({int(e) for c in curves.values() for e in c["epoch"]})
+    for ax in (ax_loss, ax_val):
+        ax.set_xlabel("epoch", fontsize=10)
+        ax.set_xticks(epochs if len(epochs) <= 12 else epochs[:: len(epochs) // 10 + 1])
+        ax.tick_params(labelsize=9)
+        ax.grid(color="0.92")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("training loss (log scale)", fontsize=10)
+    ax_val.set_ylabel("validation accuracy (upright)", fontsize=10)
+    handles = ax_loss.get_legend_handles_labels()[0]
+    handles.append(Line2D([], [], marker="o", ms=9, mfc="none", mew=1.5, color="0.3", lw=0))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, legend_in / (height + legend_in), 1, 1))
+    fig.best_epochs = best_epochs
+    return fig
 
 
 def plot_confusion(cm: Tensor, title: Optional[str] = None, ax=None, highlight=(6, 9)):
@@ -150,7 +227,7 @@ def plot_six_nine(x: Tensor, y: Tensor, count: int = 5, cell: float = 0.95):
 
 
 
-class _PredictionPanels:
+class PredictionPanels:
     """A digit panel and one bar chart of class probabilities per model, updated in place."""
 
     def __init__(self, names: Sequence[str], classes: int, panel: float, dpi):
@@ -209,7 +286,7 @@ def plot_digit_predictions(models: Mapping[str, nn.Module], digit: Tensor, angle
     image = turn_digit(as_digit(digit), [angle])
     probs = {name: predict_proba(m, image)[0] for name, m in models.items()}
     classes = next(iter(probs.values())).shape[0]
-    panels = _PredictionPanels(list(models), classes, panel, dpi)
+    panels = PredictionPanels(list(models), classes, panel, dpi)
     panels.update(image[0, 0], probs, label, float(angle))
     panels.fig.probabilities = probs
     return panels.fig
@@ -234,7 +311,7 @@ def probability_animation(models: Mapping[str, nn.Module], digit: Tensor,
     images = turn_digit(as_digit(digit), angles)
     probs = {name: predict_proba(m, images) for name, m in models.items()}
     classes = next(iter(probs.values())).shape[1]
-    panels = _PredictionPanels(list(models), classes, panel, dpi)
+    panels = PredictionPanels(list(models), classes, panel, dpi)
 
     def draw(i: int):
         return panels.update(images[i, 0], {n: p[i] for n, p in probs.items()}, label, angles[i])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import Dict, Mapping, Optional, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -27,6 +28,7 @@ __all__ = [
     "turn_digit",
     "check_models",
     "figure_png",
+    "FramePNG",
 ]
 
 #: Colour map of kernels (signed; its scale is kept symmetric about 0).
@@ -108,3 +110,44 @@ def figure_png(fig, dpi: int = 80) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
+
+
+class FramePNG:
+    """PNG frames of a figure in which only ``artists`` change: the rest is drawn once.
+
+    The figure is drawn without ``artists`` (they are marked animated) and that picture kept;
+    :meth:`png` pastes it back and draws only the artists on top (blitting on matplotlib's Agg
+    canvas), then encodes with light compression: a fraction of a ``savefig``'s time, for live
+    widgets. Make a new one when the figure's layout changes.
+    """
+
+    def __init__(self, fig, artists: Sequence):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        from matplotlib.image import AxesImage
+
+        self.fig, self.artists = fig, list(artists)
+        # the frames of the pictures go back on top of them, as in a full draw
+        framed = dict.fromkeys(a.axes for a in self.artists if isinstance(a, AxesImage))
+        self.artists += [spine for ax in framed for spine in ax.spines.values()
+                         if spine.get_visible()]
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        for artist in self.artists:
+            artist.set_animated(True)
+        fig.canvas.draw()
+        self.background = fig.canvas.copy_from_bbox(fig.bbox)
+
+    def png(self) -> bytes:
+        """The figure as it is now, as PNG bytes (at the figure's dpi)."""
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        renderer = canvas.get_renderer()
+        for artist in self.artists:
+            artist.draw(renderer)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="PNG",
+                                                               compress_level=1)
+        return buf.getvalue()
