@@ -5,10 +5,14 @@ picks the best checkpoint, which is then tested on upright digits, on the fixed 
 and at every ``angle_step`` degrees. ``augment="rotate"`` turns every training digit by a fresh
 random angle, uniform in [0°, 360°), each time it is drawn (bilinear, as the rotated test set).
 
+A learning-rate schedule (``lr_schedule``) is stepped after every batch and laid out over the
+run's ``epochs``. With ``test_orbit`` the best model is also tested averaged over those input
+turns (:class:`~gcnn.invariance.OrbitAverage`), recorded under ``"orbit_average"``.
+
 A run directory holds ``best.pt`` (the best model by validation accuracy), ``last.pt``
-(everything needed to resume: model, optimizer, epoch, random states, history) and
-``metrics.json``; all are written atomically (:mod:`gcnn.checkpoint`). A resumed run ends with
-the same weights and metrics as an uninterrupted one (on the CPU, bit for bit).
+(everything needed to resume: model, optimizer, learning-rate schedule, epoch, random states,
+history) and ``metrics.json``; all are written atomically (:mod:`gcnn.checkpoint`). A resumed
+run ends with the same weights and metrics as an uninterrupted one (on the CPU, bit for bit).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from ..checkpoint import (
     save_atomic,
     write_json_atomic,
 )
-from ..experiments import TrainConfig, config_differences
+from ..experiments import TrainConfig, config_differences, with_config_defaults
+from ..invariance import OrbitAverage
 from ..metrics import accuracy_vs_angle, count_parameters, evaluate
 from .checks import check_device, validate_run
 
@@ -47,8 +52,9 @@ __all__ = ["FIRST_N_ROTATED", "pick_device", "train"]
 
 #: Digits of the fixed rotated test set whose accuracy is recorded exactly for later checks.
 FIRST_N_ROTATED = 2000
-#: Settings that may differ when resuming (more epochs continue a finished run).
-_RESUMABLE = ("epochs",)
+#: Settings that may differ when resuming (more epochs continue a finished run; another
+#: ``test_orbit`` tests a finished run's best model again, averaged over other turns).
+_RESUMABLE = ("epochs", "test_orbit")
 
 
 def pick_device(name: Optional[str] = None) -> torch.device:
@@ -116,6 +122,15 @@ def _set_rng_state(state: dict, shuffle: torch.Generator,
             pass  # a different number of GPUs: the CUDA generators are not used for training
 
 
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
+    """The learning-rate schedule of ``cfg`` over ``total_steps`` batches (``None``: constant)."""
+    if cfg.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+    if cfg.lr_schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps)
+    return None
+
+
 def _versions() -> dict:
     import torchvision
 
@@ -123,8 +138,10 @@ def _versions() -> dict:
             "torchvision": torchvision.__version__, "platform": platform.platform()}
 
 
-def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, augment=None):
-    """One pass over ``x``; ``augment`` (a generator) turns each batch by random angles."""
+def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, augment=None,
+                 scheduler=None):
+    """One pass over ``x``; ``augment`` (a generator) turns each batch by random angles;
+    ``scheduler`` (a learning-rate schedule) steps after every batch."""
     model.train()
     n = x.shape[0]
     perm = torch.randperm(n, generator=shuffle)
@@ -151,6 +168,8 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if scheduler is not None:
+                scheduler.step()
             loss_sum += loss.detach().to(acc_dtype) * idx.numel()
             correct += (logits.detach().argmax(dim=1) == yb).sum()
             seen += idx.numel()
@@ -169,7 +188,19 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
 
 
 def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
-    """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep."""
+    """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep; with
+    ``cfg.test_orbit`` the same again for the model averaged over those turns."""
+    result = _test(model, cfg, root, progress)
+    if cfg.test_orbit is not None:
+        wrapped = OrbitAverage(model, cfg.test_orbit)
+        result["orbit_average"] = {"angles": list(wrapped.angles),
+                                   "forward_passes": wrapped.cost,
+                                   **_test(wrapped, cfg, root, progress)}
+    return result
+
+
+def _test(model, cfg: TrainConfig, root, progress: bool) -> dict:
+    """Upright, fixed rotated, its first 2,000 and the angle sweep."""
     test = _subset(data.test_set(root), cfg.eval_subset)
     rot_x, rot_y = data.fixed_rotated_test_set(root)
     rot = _subset((rot_x, rot_y), cfg.eval_subset)
@@ -202,6 +233,9 @@ class _Run:
                                     weight_decay=cfg.weight_decay)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.augment = _augment_generator(cfg)
+        self.scheduler = None  # made once the data (so the steps per epoch) are known
+        self._resumed_optimizer: Optional[dict] = None
+        self._resumed_scheduler: Optional[dict] = None
         self.history: List[dict] = []
         self.best = {"epoch": None, "val_acc": -1.0}
         self.start_epoch, self.elapsed_before = 0, 0.0
@@ -221,9 +255,23 @@ class _Run:
                 f"resumed with these: {'; '.join(diffs) or 'model config differs'}. Use the same "
                 f"options or another --out directory."
             )
+        epochs = with_config_defaults(ckpt.get("train_config", {}))["epochs"]
+        if self.cfg.lr_schedule != "constant" and epochs != self.cfg.epochs:
+            raise CheckpointError(
+                f"{self.last_path} was written by a run of {epochs} epochs whose "
+                f"{self.cfg.lr_schedule} learning-rate schedule is laid out over those epochs, so "
+                f"it cannot be resumed "
+                f"with --epochs {self.cfg.epochs}. Resume with --epochs {epochs}, or train "
+                f"--epochs {self.cfg.epochs} into another --out folder"
+            )
+        if self.cfg.lr_schedule != "constant" and "scheduler_state" not in ckpt:
+            raise CheckpointError(f"{self.last_path} has no learning-rate schedule state to "
+                                  f"resume the {self.cfg.lr_schedule} schedule from")
         try:
             self.model.load_state_dict(ckpt["model_state"])
             self.opt.load_state_dict(ckpt["optimizer_state"])
+            self._resumed_optimizer = ckpt["optimizer_state"]
+            self._resumed_scheduler = ckpt.get("scheduler_state")
             _set_rng_state(ckpt["rng"], self.shuffle, self.augment)
             self.history = list(ckpt["history"])
             self.best = dict(ckpt["best"])
@@ -242,6 +290,24 @@ class _Run:
                 f"--out folder"
             )
 
+    def start_schedule(self, steps_per_epoch: int) -> None:
+        """Make the learning-rate schedule over ``epochs x steps_per_epoch`` batches; on resume,
+        continue it from ``last.pt``."""
+        total = steps_per_epoch * self.cfg.epochs
+        self.scheduler = _scheduler(self.opt, self.cfg, total)
+        state = self._resumed_scheduler
+        if self.scheduler is None or state is None:
+            return
+        saved_total = state.get("T_max", state.get("total_steps"))
+        if saved_total != total:
+            raise CheckpointError(
+                f"{self.last_path} holds a learning-rate schedule over {saved_total} steps, but "
+                f"this run has {total} ({self.cfg.epochs} epochs of {steps_per_epoch}); use the "
+                f"same data and options, or another --out folder")
+        # Making the schedule set the optimizer's learning rate to its first value: restore it.
+        self.opt.load_state_dict(self._resumed_optimizer)
+        self.scheduler.load_state_dict(state)
+
     def _checkpoint(self, epoch: int, **extra) -> dict:
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
@@ -253,9 +319,11 @@ class _Run:
         if val_acc > self.best["val_acc"]:
             self.best = {"epoch": epoch, "val_acc": val_acc}
             save_atomic(self._checkpoint(epoch, val_acc=val_acc), self.best_path)
+        schedule = ({} if self.scheduler is None
+                    else {"scheduler_state": self.scheduler.state_dict()})
         save_atomic(self._checkpoint(
             epoch, optimizer_state=self.opt.state_dict(), history=self.history, best=self.best,
-            rng=_rng_state(self.shuffle, self.augment), wall_time_seconds=elapsed,
+            rng=_rng_state(self.shuffle, self.augment), wall_time_seconds=elapsed, **schedule,
         ), self.last_path)
 
     def metrics(self, train_size: int, val_size: int, elapsed: float, command, resumed) -> dict:
@@ -347,6 +415,7 @@ def _fit(cfg: TrainConfig, run: "_Run", root, stop_after, progress, command, res
     val_x, val_y = _subset(data.val_set(root), cfg.eval_subset)
     if dev.type != "cpu":  # the whole training set fits on any accelerator: move it once
         train_x, train_y = train_x.to(dev), train_y.to(dev)
+    run.start_schedule(math.ceil(train_x.shape[0] / cfg.batch_size))
 
     def elapsed() -> float:
         return run.elapsed_before + (time.perf_counter() - t_start)
@@ -362,7 +431,8 @@ def _fit(cfg: TrainConfig, run: "_Run", root, stop_after, progress, command, res
         t0 = time.perf_counter()
         loss, acc = _train_epoch(run.model, run.opt, train_x, train_y, cfg.batch_size,
                                  run.shuffle, dev, progress,
-                                 desc=f"epoch {epoch + 1}/{cfg.epochs}", augment=run.augment)
+                                 desc=f"epoch {epoch + 1}/{cfg.epochs}", augment=run.augment,
+                                 scheduler=run.scheduler)
         seconds = time.perf_counter() - t0
         val_acc = evaluate(run.model, val_x, val_y)
         run.history.append({"epoch": epoch + 1, "train_loss": loss, "train_acc": acc,
