@@ -323,8 +323,10 @@ def train_argv(name: str, epochs: int, seed: int, out: Union[str, Path],
 class PretrainedSpec:
     """One shipped model: experiment ``experiment`` trained for ``epochs`` epochs with seed 0.
 
-    :attr:`expect` lists model-config entries the weights must have; :attr:`training` lists
-    training-config entries (epochs, augmentation) the run must have used, checked on export.
+    :attr:`expect` lists model-config entries the weights must have (those the experiment sets
+    of model, group, channels, kernel method, norm); :attr:`training` lists training-config
+    entries (epochs, augmentation, learning-rate schedule) the run must have used, checked on
+    export.
     """
 
     name: str
@@ -336,12 +338,14 @@ class PretrainedSpec:
     def expect(self) -> Dict[str, object]:
         settings = EXPERIMENTS[self.experiment].settings
         mc = EXPERIMENTS[self.experiment].config(self.epochs).model_config()
-        return {k: mc[k] for k in ("model", "group", "hidden_channels") if k in settings}
+        return {k: mc[k] for k in ("model", "group", "hidden_channels", "method", "norm")
+                if k in settings}
 
     @property
     def training(self) -> Dict[str, object]:
         config = EXPERIMENTS[self.experiment].config(self.epochs)
-        return {"epochs": self.epochs, "augment": config.augment}
+        return {"epochs": self.epochs, "augment": config.augment,
+                "lr_schedule": config.lr_schedule}
 
     @property
     def command(self) -> str:
