@@ -6,7 +6,13 @@ from .equivariance import equivariance_error, transform
 from .groups import CyclicGroup, DihedralGroup, Group, coordinate_grid
 from .invariance import OrbitAverage
 from .kernels import transform_images, transform_regular
-from .layers import GroupConvolution, GroupLayerNorm, LiftingConvolution, Restriction
+from .layers import (
+    GroupBatchNorm,
+    GroupConvolution,
+    GroupLayerNorm,
+    LiftingConvolution,
+    Restriction,
+)
 from .models import CNN, GroupEquivariantCNN
 from .metrics import accuracy_vs_angle, evaluate
 from .builders import build_model
@@ -22,7 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Group", "CyclicGroup", "DihedralGroup", "coordinate_grid",
     "transform_images", "transform_regular", "transform",
-    "LiftingConvolution", "GroupConvolution", "Restriction", "GroupLayerNorm",
+    "LiftingConvolution", "GroupConvolution", "Restriction", "GroupLayerNorm", "GroupBatchNorm",
     "GroupEquivariantCNN", "CNN", "equivariance_error", "OrbitAverage",
     "data", "rotate", "load_goat", "fixed_rotated_test_set", "rotated_test_set",
     "build_model", "evaluate", "accuracy_vs_angle", "load_model",

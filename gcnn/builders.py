@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from .equivariance import equivariance_error
 from .groups import CyclicGroup, DihedralGroup, Group, check_group_sequence
 from .metrics import count_macs, count_parameters
-from .models import CNN, GroupEquivariantCNN
+from .models import CNN, NORMS, GroupEquivariantCNN
 
 __all__ = [
     "MODELS",
@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_NUM_HIDDEN",
     "DEFAULT_HIDDEN_CHANNELS",
     "DEFAULT_CHANNEL_BUDGET",
+    "DEFAULT_NORM",
     "GROUP_CHOICES",
     "parse_group",
     "parse_groups",
@@ -52,6 +53,8 @@ DEFAULT_NUM_HIDDEN = 4
 DEFAULT_HIDDEN_CHANNELS = {"gcnn": 16, "cnn": 32}
 #: ``hidden_channels x |G|`` of the C4 G-CNN (16 x 4): the width a schedule's layers aim at.
 DEFAULT_CHANNEL_BUDGET = 64
+#: The post's normalisation after each convolution (see :data:`gcnn.models.NORMS`).
+DEFAULT_NORM = "layer"
 #: The groups offered for each layer of a schedule (the schedule widget's dropdowns).
 GROUP_CHOICES = ("C1", "C2", "C4", "C8", "C16", "D1", "D2", "D4")
 
@@ -118,14 +121,19 @@ def model_config(
     method: str = "auto",
     in_channels: int = 1,
     out_channels: int = 10,
+    norm: str = DEFAULT_NORM,
 ) -> dict:
     """The plain-data description of a model that :func:`build_model_from_config` rebuilds.
 
     ``hidden_channels=None`` takes the recipe's value (:data:`DEFAULT_HIDDEN_CHANNELS`). For the
-    CNN the group and method are not used and are stored as ``None``.
+    CNN the group and method are not used and are stored as ``None``. ``norm`` is stored only
+    when it is not the post's (:data:`DEFAULT_NORM`), so every config written before the
+    setting existed still describes its model, and the post's models keep their configs.
     """
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if hidden_channels is None:
         hidden_channels = DEFAULT_HIDDEN_CHANNELS[name]
     elif not isinstance(hidden_channels, int):
@@ -147,11 +155,16 @@ def model_config(
             raise ValueError("the gcnn model needs a group, e.g. group='C4'")
         cfg["group"] = _group_spec(group)
         cfg["method"] = method
+    if norm != DEFAULT_NORM:
+        cfg["norm"] = norm
     return cfg
 
 
 def build_model_from_config(cfg: dict) -> nn.Module:
-    """Build a freshly initialised model from a :func:`model_config` dictionary."""
+    """Build a freshly initialised model from a :func:`model_config` dictionary.
+
+    A config without ``"norm"`` has the post's layer norm (:data:`DEFAULT_NORM`).
+    """
     need = {"model", "group", "method", "kernel_size", "num_hidden", "hidden_channels",
             "in_channels", "out_channels"}
     if not isinstance(cfg, dict) or not need <= set(cfg):
@@ -160,7 +173,7 @@ def build_model_from_config(cfg: dict) -> nn.Module:
     common = dict(
         kernel_size=cfg["kernel_size"], in_channels=cfg["in_channels"],
         out_channels=cfg["out_channels"], num_hidden=cfg["num_hidden"],
-        hidden_channels=cfg["hidden_channels"],
+        hidden_channels=cfg["hidden_channels"], norm=cfg.get("norm", DEFAULT_NORM),
     )
     if cfg["model"] == "cnn":
         model = CNN(**common)
@@ -174,7 +187,8 @@ def build_model_from_config(cfg: dict) -> nn.Module:
 
 def build_model(name: str, group="C4", kernel_size: int = DEFAULT_KERNEL_SIZE,
                 num_hidden: int = DEFAULT_NUM_HIDDEN, hidden_channels=None,
-                method: str = "auto", in_channels: int = 1, out_channels: int = 10) -> nn.Module:
+                method: str = "auto", in_channels: int = 1, out_channels: int = 10,
+                norm: str = DEFAULT_NORM) -> nn.Module:
     """The post's CNN (``"cnn"``) or G-CNN (``"gcnn"``), with the recipe's defaults.
 
     Takes ``[B, 1, 28, 28]`` images in ``[0, 1]`` and returns ``[B, 10]`` logits. The plain-data
@@ -185,7 +199,8 @@ def build_model(name: str, group="C4", kernel_size: int = DEFAULT_KERNEL_SIZE,
     >>> build_model("cnn")                         # 103,690 parameters
     """
     return build_model_from_config(model_config(
-        name, group, kernel_size, num_hidden, hidden_channels, method, in_channels, out_channels))
+        name, group, kernel_size, num_hidden, hidden_channels, method, in_channels, out_channels,
+        norm))
 
 
 # -- schedules: one group per convolution ------------------------------------------------------

@@ -3,8 +3,11 @@
 * :class:`TrainConfig`: everything that decides a training run's result, with the post's recipe
   as defaults (Keydana's post, after the Amsterdam DL2 tutorial): kernel 5, four hidden
   convolutions, 16 hidden channels for the G-CNN and 32 for the CNN (about 103k parameters
-  each), Adam with learning rate 1e-2 and weight decay 1e-4, batches of 128, 10 epochs.
-  ``python -m gcnn.train`` takes its flags' defaults from here.
+  each), layer norm after every convolution, Adam with a constant learning rate 1e-2 and weight
+  decay 1e-4, batches of 128, 10 epochs. ``python -m gcnn.train`` takes its flags' defaults
+  from here. Issue #17's recipe options: ``norm`` (:data:`gcnn.models.NORMS`), ``lr_schedule``
+  (:data:`LR_SCHEDULES`, stepped every batch) and ``test_orbit`` (the best model is also tested
+  averaged over these input turns, :class:`gcnn.invariance.OrbitAverage`).
 * :data:`EXPERIMENTS`: the book's experiments, each the settings that differ from the recipe;
   :data:`SETS` groups them. A run of experiment ``NAME`` for ``E`` epochs with seed ``S`` lives
   in ``runs/NAME-eE-sS`` (:func:`run_dir`) and is made by the command :func:`train_argv` gives.
@@ -19,19 +22,24 @@ Stored training configs (a run's ``metrics.json``) are compared with
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .builders import (
     DEFAULT_KERNEL_SIZE,
+    DEFAULT_NORM,
     DEFAULT_NUM_HIDDEN,
     model_config,
     parse_schedule,
 )
 from .groups import check_group_sequence
+from .kernels import METHODS
+from .models import NORMS
 
 __all__ = [
     "AUGMENTATIONS",
+    "LR_SCHEDULES",
     "DEFAULT_SWEEP_SUBSET",
     "MAX_SEED",
     "TrainConfig",
@@ -58,7 +66,12 @@ DEFAULT_SWEEP_SUBSET = 2000
 #: The largest seed (seeds are 0 .. 2**32 - 1). torch.Generator takes up to 2**64 - 1, but
 #: augmentation seeds its own generator with ``seed + 1_000_003``; 2**32 keeps both far inside.
 MAX_SEED = 2**32 - 1
-METHODS = ("auto", "exact", "interpolate")
+#: Learning-rate schedules, stepped after every batch: ``"constant"`` (the post's),
+#: ``"cosine"`` (from ``lr`` down to 0 over the run, :class:`torch.optim.lr_scheduler.
+#: CosineAnnealingLR`), ``"onecycle"`` (:class:`torch.optim.lr_scheduler.OneCycleLR` with its
+#: defaults: up from ``lr / 25`` to ``lr`` in the first 30 % of the steps, then down to
+#: ``lr / 25e4``; Adam's first beta cycles between 0.95 and 0.85 the other way).
+LR_SCHEDULES = ("constant", "cosine", "onecycle")
 
 
 def _is_int(v) -> bool:
@@ -85,10 +98,13 @@ class TrainConfig:
     sweep_subset: Optional[int] = DEFAULT_SWEEP_SUBSET
     angle_step: float = 5.0
     augment: str = "none"
+    norm: str = DEFAULT_NORM
+    lr_schedule: str = "constant"
+    test_orbit: Optional[List[float]] = None
 
     def model_config(self) -> dict:
         return model_config(self.model, self.group, self.kernel_size, self.num_hidden,
-                            self.hidden_channels, self.method)
+                            self.hidden_channels, self.method, norm=self.norm)
 
     def resolved(self) -> "TrainConfig":
         """A copy with the model defaults filled in (group/method ``None`` for the CNN)."""
@@ -100,8 +116,9 @@ class TrainConfig:
         """Raise a ValueError naming the first setting that cannot make a run, and why.
 
         Checks everything a run needs from its settings alone, before any data is loaded: sizes,
-        learning rate, the seed's range, the group names and that each group of a schedule is a
-        subgroup of the one before, and one hidden-channel count per convolution.
+        learning rate and its schedule, the normalisation, the seed's range, the angles of
+        ``test_orbit``, the group names and that each group of a schedule is a subgroup of the
+        one before, and one hidden-channel count per convolution.
         """
         for name in ("epochs", "batch_size", "kernel_size"):
             v = getattr(self, name)
@@ -117,6 +134,12 @@ class TrainConfig:
             raise ValueError(f"angle_step must be in (0, 360] degrees, got {self.angle_step}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got "
+                             f"{self.lr_schedule!r}")
+        self._check_test_orbit()
         if not 0 < self.lr < float("inf"):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.weight_decay < float("inf"):
@@ -125,6 +148,16 @@ class TrainConfig:
             raise ValueError(f"seed must be an int from 0 to {MAX_SEED} (2**32 - 1), got "
                              f"{self.seed!r}; pick a seed in that range")
         self._check_model()
+
+    def _check_test_orbit(self) -> None:
+        orbit = self.test_orbit
+        if orbit is None:
+            return
+        if (not isinstance(orbit, (list, tuple)) or not orbit
+                or not all(isinstance(a, (int, float)) and not isinstance(a, bool)
+                           and math.isfinite(a) for a in orbit)):
+            raise ValueError(f"test_orbit must be None or a non-empty list of finite angles in "
+                             f"degrees (e.g. [0, 45]), got {orbit!r}")
 
     def _check_model(self) -> None:
         mc = self.model_config()  # checks the model name and each group name
@@ -178,10 +211,14 @@ def differences_besides_seed(a: dict, b: dict) -> Dict[str, Tuple]:
 # -- the named experiments ---------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """One experiment: the :class:`TrainConfig` settings in which it departs from the recipe."""
+    """One experiment: the :class:`TrainConfig` settings in which it departs from the recipe.
+
+    :attr:`description` says, in one line, why it is run (empty for the book's older ones).
+    """
 
     name: str
     settings: Dict[str, object]
+    description: str = ""
 
     def config(self, epochs: int, seed: int = 0) -> TrainConfig:
         """Its training config for ``epochs`` epochs and ``seed``."""
@@ -197,12 +234,16 @@ class Experiment:
         return out
 
 
-def _experiments(*items: Tuple[str, Dict[str, object]]) -> Dict[str, Experiment]:
-    return {name: Experiment(name, settings) for name, settings in items}
+def _experiments(*items: Tuple) -> Dict[str, Experiment]:
+    """``(name, settings)`` or ``(name, settings, description)`` -> ``{name: Experiment}``."""
+    return {item[0]: Experiment(*item) for item in items}
 
 
 #: name -> the experiment. The C8, C16 and D4 models and both schedules keep the C4 model's
 #: compute (hidden channels x ``|G|`` = 64); ``gcnn-c8-wide`` has four times its compute.
+#: Issue #17's candidates (the set ``recipe``) are sized by parameters, about the post's 103k,
+#: and tested averaged over the turns that take their group to the next finer one
+#: (``test_orbit``), within the issue's budget of 16 times the post's G-CNN compute per digit.
 EXPERIMENTS: Dict[str, Experiment] = _experiments(
     ("cnn", {"model": "cnn"}),
     ("gcnn-c4", {"model": "gcnn", "group": "C4"}),
@@ -215,6 +256,23 @@ EXPERIMENTS: Dict[str, Experiment] = _experiments(
     ("c16c8c4c2c1", {"model": "gcnn", "group": "C16,C8,C4,C2,C1",
                      "hidden_channels": [4, 8, 16, 32, 64]}),
     ("gcnn-c8-wide", {"model": "gcnn", "group": "C8", "hidden_channels": 16}),
+    ("c4-post-recipe-new", {"model": "gcnn", "group": "C4", "norm": "batch",
+                            "lr_schedule": "cosine", "test_orbit": [0, 45]},
+     "the post's C4 G-CNN (103k parameters) with the new recipe: does batch norm over the group "
+     "axis and a cosine schedule close its upright gap to the CNN?"),
+    ("c8-steer", {"model": "gcnn", "group": "C8", "method": "steerable", "hidden_channels": 14,
+                  "norm": "batch", "lr_schedule": "cosine", "test_orbit": [0, 22.5]},
+     "C8 with steerable kernels (45° turns keep their norm) at the post's parameter count "
+     "(107k, 3x its MACs), new recipe; averaged over 0° and 22.5°, C16-invariant (but for "
+     "interpolation)"),
+    ("c8-steer-ln", {"model": "gcnn", "group": "C8", "method": "steerable",
+                     "hidden_channels": 14, "lr_schedule": "cosine", "test_orbit": [0, 22.5]},
+     "c8-steer with the post's layer norm: what batch norm adds, the schedule held fixed"),
+    ("c16-steer", {"model": "gcnn", "group": "C16", "method": "steerable",
+                   "hidden_channels": 8, "norm": "batch", "lr_schedule": "cosine",
+                   "test_orbit": [0, 11.25]},
+     "C16 with steerable kernels (turns by 22.5° keep their norm), 8 channels: gcnn-c8-wide's "
+     "compute (4x the post's), so two passes (0°, 11.25°) stay under 16x"),
 )
 
 #: Named sets of experiments.
@@ -224,6 +282,7 @@ SETS: Dict[str, List[str]] = {
     "groups": ["gcnn-c8", "gcnn-c16", "gcnn-d4"],
     "schedules": ["c8c8c4c4c1", "c16c8c4c2c1"],
     "larger": ["gcnn-c8-wide"],
+    "recipe": ["c4-post-recipe-new", "c8-steer", "c8-steer-ln", "c16-steer"],
 }
 SETS["all"] = [name for names in SETS.values() for name in names]
 
@@ -264,8 +323,10 @@ def train_argv(name: str, epochs: int, seed: int, out: Union[str, Path],
 class PretrainedSpec:
     """One shipped model: experiment ``experiment`` trained for ``epochs`` epochs with seed 0.
 
-    ``expect`` lists model-config entries the weights must have; ``training`` lists
-    training-config entries (epochs, augmentation) the run must have used, checked on export.
+    ``expect`` lists model-config entries the weights must have (those the experiment sets
+    of model, group, channels, kernel method, norm); ``training`` lists training-config
+    entries (epochs, augmentation, learning-rate schedule) the run must have used, checked on
+    export.
     """
 
     name: str
@@ -277,12 +338,14 @@ class PretrainedSpec:
     def expect(self) -> Dict[str, object]:
         settings = EXPERIMENTS[self.experiment].settings
         mc = EXPERIMENTS[self.experiment].config(self.epochs).model_config()
-        return {k: mc[k] for k in ("model", "group", "hidden_channels") if k in settings}
+        return {k: mc[k] for k in ("model", "group", "hidden_channels", "method", "norm")
+                if k in settings}
 
     @property
     def training(self) -> Dict[str, object]:
         config = EXPERIMENTS[self.experiment].config(self.epochs)
-        return {"epochs": self.epochs, "augment": config.augment}
+        return {"epochs": self.epochs, "augment": config.augment,
+                "lr_schedule": config.lr_schedule}
 
     @property
     def command(self) -> str:

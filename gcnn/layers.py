@@ -1,4 +1,4 @@
-"""Group-equivariant layers: lifting convolution, group convolution, restriction, layer norm.
+"""Group-equivariant layers: lifting and group convolution, restriction, layer and batch norm.
 
 Shapes: images are ``[B, C, H, W]``; feature maps on a group ``G`` are ``[B, C, |G|, H, W]``
 (the group axis is dimension 2). Rotating a layer's input by the generator ``r`` of ``C_N``
@@ -23,7 +23,8 @@ from torch import Tensor, nn
 from .groups import Group
 from .kernels import apply_kernel_map, build_kernel_map, resolve_method, steerable_frequencies
 
-__all__ = ["LiftingConvolution", "GroupConvolution", "Restriction", "GroupLayerNorm"]
+__all__ = ["LiftingConvolution", "GroupConvolution", "Restriction", "GroupLayerNorm",
+           "GroupBatchNorm"]
 
 Padding = Union[int, str]
 
@@ -443,3 +444,71 @@ class GroupLayerNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.channels}, affine={self.weight is not None}, eps={self.eps}"
+
+
+class GroupBatchNorm(nn.Module):
+    """Batch norm per channel over ``[B, |G|, H, W]``: statistics and scale shared by the group.
+
+    ``[B, C, |G|, H, W] -> [B, C, |G|, H, W]`` (or any ``[B, C, ...]``). In training each channel
+    is normalised by the mean and variance of all its values in the batch, on every group element
+    and pixel; in ``eval()`` mode by running averages of them (``momentum``, as
+    :class:`torch.nn.BatchNorm3d`). ``torch.nn.BatchNorm3d(C * |G|)`` on the flattened group axis
+    would keep one mean, variance and scale per group element, which breaks equivariance once
+    trained; shared per channel, a group element moving the feature map (rolling the group axis
+    and turning the pixels) leaves every statistic unchanged, so the layer commutes with it, in
+    training and in eval mode.
+
+    Args:
+        channels: ``C``.
+        eps: added to the variance.
+        momentum: weight of the newest batch in the running averages.
+        affine: a learned scale and shift per channel (starting at 1 and 0).
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True) -> None:
+        super().__init__()
+        self.channels = _check_positive_int("channels", channels)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got {eps!r}")
+        self.eps, self.momentum = float(eps), float(momentum)
+        self.weight = nn.Parameter(torch.empty(channels)) if affine else None
+        self.bias = nn.Parameter(torch.empty(channels)) if affine else None
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+        self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Running mean 0 and variance 1, no batch seen; scale 1 and shift 0 (with ``affine``)."""
+        self.running_mean.zero_()
+        self.running_var.fill_(1.0)
+        self.num_batches_tracked.zero_()
+        if self.weight is not None:
+            nn.init.ones_(self.weight)
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_dtype(type(self).__name__, x, self.running_mean.dtype)
+        if x.dim() < 3 or x.shape[1] != self.channels:
+            raise ValueError(
+                f"GroupBatchNorm expects [B, C={self.channels}, |G|, H, W] (or [B, C, ...]), "
+                f"got shape {list(x.shape)}"
+            )
+        if self.training:
+            if x.shape[0] * x[0, 0].numel() < 2:
+                raise ValueError(
+                    f"GroupBatchNorm needs more than one value per channel in training, got "
+                    f"shape {list(x.shape)}; use a larger batch or input, or eval() mode"
+                )
+            self.num_batches_tracked.add_(1)
+        # F.batch_norm treats every dimension after the channel one alike: the group axis is
+        # pooled with batch and space, so each channel has one mean, variance, scale and shift.
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.channels}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.weight is not None}")

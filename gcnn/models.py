@@ -3,7 +3,8 @@
 Both follow the same recipe (Amsterdam DL2 tutorial, Keydana's post): a first convolution, then
 ``num_hidden`` more, each followed by layer norm and ReLU; then the mean over space (and the group
 axis), and a linear layer to the logits. Both take ``[B, C_in, H, W]`` and return
-``[B, out_channels]``, batch size 1 included.
+``[B, out_channels]``, batch size 1 included. ``norm`` (:data:`NORMS`) swaps the layer norm for
+a batch norm (per channel, shared over the group axis for the G-CNN) or drops it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import Tensor, nn
 
 from .groups import Group, check_group_sequence
 from .layers import (
+    GroupBatchNorm,
     GroupConvolution,
     GroupLayerNorm,
     LiftingConvolution,
@@ -23,7 +25,26 @@ from .layers import (
     _check_positive_int,
 )
 
-__all__ = ["GroupEquivariantCNN", "CNN"]
+__all__ = ["NORMS", "GroupEquivariantCNN", "CNN"]
+
+#: The normalisations after each convolution: ``"layer"`` (the post's: each sample over all its
+#: channels, group elements and pixels, no learned scale), ``"batch"`` (per channel over the
+#: batch, group elements and pixels, with a learned scale and shift:
+#: :class:`~gcnn.layers.GroupBatchNorm`; :class:`torch.nn.BatchNorm2d` in the CNN), ``"none"``.
+NORMS = ("layer", "batch", "none")
+
+
+def _check_norm(norm) -> str:
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    return norm
+
+
+def _group_norm(norm: str, channels: int) -> nn.Module:
+    """The G-CNN's normalisation after a convolution with ``channels`` output channels."""
+    if norm == "layer":
+        return GroupLayerNorm(channels)
+    return GroupBatchNorm(channels) if norm == "batch" else nn.Identity()
 
 
 def _per_layer(name: str, value, count: int) -> List[int]:
@@ -93,9 +114,14 @@ class GroupEquivariantCNN(nn.Module):
         num_hidden: number of group convolutions after the lifting one.
         hidden_channels: channels of each convolution's output (an int, or one per convolution).
         padding: zero padding of every convolution (int or ``"same"``).
-        method: how kernels are moved (``"auto"``, ``"exact"``, ``"interpolate"``).
+        method: how kernels are moved (``"auto"``, ``"exact"``, ``"interpolate"``,
+            ``"steerable"``).
         bias: learned biases in the convolutions (the tutorial has none: its GCNN has 102,970
             parameters for C4, 16 hidden channels).
+        norm: the normalisation after each convolution (:data:`NORMS`): ``"layer"`` (the
+            post's, :class:`~gcnn.layers.GroupLayerNorm`), ``"batch"``
+            (:class:`~gcnn.layers.GroupBatchNorm`, 2 parameters per channel) or ``"none"``.
+            All three keep the network equivariant.
 
     Example:
         >>> model = GroupEquivariantCNN(CyclicGroup(4), kernel_size=5, in_channels=1,
@@ -116,8 +142,10 @@ class GroupEquivariantCNN(nn.Module):
         padding: Union[int, str] = 0,
         method: str = "auto",
         bias: bool = False,
+        norm: str = "layer",
     ) -> None:
         super().__init__()
+        self.norm = _check_norm(norm)
         if isinstance(num_hidden, bool) or not isinstance(num_hidden, int) or num_hidden < 0:
             raise ValueError(f"num_hidden must be a non-negative int, got {num_hidden!r}")
         n_convs = num_hidden + 1
@@ -144,7 +172,7 @@ class GroupEquivariantCNN(nn.Module):
         self.lifting_conv = LiftingConvolution(
             groups[0], kernel_size, in_channels, channels[0], padding, bias, method
         )
-        self.lifting_norm = GroupLayerNorm(channels[0])
+        self.lifting_norm = _group_norm(norm, channels[0])
         self.restrictions = nn.ModuleList()
         self.gconvs = nn.ModuleList()
         self.norms = nn.ModuleList()
@@ -159,7 +187,7 @@ class GroupEquivariantCNN(nn.Module):
             self.gconvs.append(
                 GroupConvolution(groups[i], kernel_size, c, channels[i], padding, bias, method)
             )
-            self.norms.append(GroupLayerNorm(channels[i]))
+            self.norms.append(_group_norm(norm, channels[i]))
             c = channels[i]
         self.final_linear = nn.Linear(c, out_channels)
 
@@ -217,7 +245,9 @@ class CNN(nn.Module):
     """The plain CNN baseline with the same recipe: conv, ``num_hidden`` convs, pooling, linear.
 
     ``[B, C_in, H, W] -> [B, out_channels]``. With ``hidden_channels=32`` it has 103,690
-    parameters, about as many as the C4 ``GroupEquivariantCNN`` with 16 (102,970).
+    parameters, about as many as the C4 ``GroupEquivariantCNN`` with 16 (102,970). ``norm``
+    (:data:`NORMS`): layer norm over ``[C, H, W]`` (the post's), :class:`torch.nn.BatchNorm2d`,
+    or none.
     """
 
     in_kind = "image"
@@ -231,8 +261,10 @@ class CNN(nn.Module):
         num_hidden: int,
         hidden_channels: int,
         padding: Union[int, str] = 0,
+        norm: str = "layer",
     ) -> None:
         super().__init__()
+        self.norm = _check_norm(norm)
         self.kernel_size = _check_positive_int("kernel_size", kernel_size)
         self.padding = _check_cnn_padding(padding)
         self.in_channels = _check_positive_int("in_channels", in_channels)
@@ -245,6 +277,11 @@ class CNN(nn.Module):
             nn.Conv2d(hidden_channels, hidden_channels, kernel_size, padding=padding)
             for _ in range(num_hidden)
         )
+        # The post's layer norm has no parameters and stays a function (the module tree and
+        # state dict of the post's CNN are unchanged); batch norm is one module per convolution.
+        self.norms = nn.ModuleList(
+            nn.BatchNorm2d(hidden_channels) for _ in range(num_hidden + 1 if norm == "batch" else 0)
+        )
         self.final_linear = nn.Linear(hidden_channels, out_channels)
 
     def reset_parameters(self) -> None:
@@ -252,13 +289,18 @@ class CNN(nn.Module):
         seed): each layer's own ``reset_parameters``."""
         _reset_children(self)
 
+    def _normalise(self, i: int, x: Tensor) -> Tensor:
+        if self.norm == "layer":
+            return F.layer_norm(x, x.shape[1:])
+        return self.norms[i](x) if self.norm == "batch" else x
+
     def features(self, x: Tensor) -> List[Tensor]:
         """Every convolution's output after norm and ReLU: a list of ``[B, C, H, W]``."""
         _check_image(self, x, self.padding, 1 + len(self.convs))
         out = []
-        for conv in [self.first_conv, *self.convs]:
+        for i, conv in enumerate([self.first_conv, *self.convs]):
             x = conv(x)
-            x = F.relu(F.layer_norm(x, x.shape[1:]))
+            x = F.relu(self._normalise(i, x))
             out.append(x)
         return out
 

@@ -51,10 +51,11 @@ def macs_per_image(metrics: dict) -> int:
 
     ``metrics`` is a run's ``metrics.json`` contents (or anything with its ``"model_config"``);
     the model is rebuilt untrained from that config and counted with
-    :func:`gcnn.metrics.count_macs`.
+    :func:`gcnn.metrics.count_macs`, times its ``"forward_passes"`` (an orbit-averaged model's
+    row, see :func:`results_tables`; 1 without).
     """
     model = build_model_from_config(metrics["model_config"]).eval()
-    return sum(r.macs for r in count_macs(model, [1, 28, 28]))
+    return sum(r.macs for r in count_macs(model, [1, 28, 28])) * metrics.get("forward_passes", 1)
 
 
 def metrics_table(metrics: Mapping[str, dict]) -> str:
@@ -198,19 +199,37 @@ def schedule_table(reports: Sequence[ScheduleReport]) -> str:
     return "\n".join(lines)
 
 
+def _recipe_marks(m: dict) -> str:
+    """``", steerable, batch norm, cosine lr"``: what departs from the post's recipe (else "")."""
+    cfg, train = m["model_config"], m["config"]
+    marks = ["steerable"] if cfg.get("method") == "steerable" else []
+    norm = cfg.get("norm", "layer")
+    marks += [] if norm == "layer" else ["no norm" if norm == "none" else f"{norm} norm"]
+    schedule = train.get("lr_schedule", "constant")
+    marks += [] if schedule == "constant" else [f"{schedule} lr"]
+    return "".join(", " + mark for mark in marks)
+
+
 def row_key(m: dict) -> str:
-    """The README's name of a run's model: ``CNN (32 channels)``, ``GCNN C4 (16 channels)``."""
+    """The README's name of a run's model: ``CNN (32 channels)``, ``GCNN C4 (16 channels)``.
+
+    Departures from the post's recipe are named after the channels (``GCNN C8 (14 channels,
+    steerable, batch norm, cosine lr)``); an orbit-averaged row ends with the angles.
+    """
     cfg = m["model_config"]
     augmented = m["config"].get("augment", "none") == "rotate"
     extra = " + rotation augmentation" if augmented else ""
+    if "orbit_angles" in m:
+        extra += " averaged over " + ", ".join(f"{a:g}°" for a in m["orbit_angles"])
+    marks = _recipe_marks(m)
     if cfg["model"] == "cnn":
-        return f"CNN ({cfg['hidden_channels']} channels){extra}"
+        return f"CNN ({cfg['hidden_channels']} channels{marks}){extra}"
     group, channels = cfg["group"], cfg["hidden_channels"]
     if isinstance(group, (list, tuple)):           # one group per convolution
         group = ",".join(group)
     if isinstance(channels, (list, tuple)):
         channels = ",".join(map(str, channels))
-    return f"GCNN {group} ({channels} channels){extra}"
+    return f"GCNN {group} ({channels} channels{marks}){extra}"
 
 
 def _where(ms) -> str:
@@ -259,16 +278,28 @@ def _sweep_table(rows) -> List[str]:
 def results_tables(runs: Sequence[dict]) -> str:
     """The README's two tables of finished runs (``metrics.json`` contents).
 
-    Runs with the same model, group, augmentation and number of epochs are one row: mean ±
-    standard deviation over their seeds. The first table gives the test accuracies (with
-    parameters and multiply-accumulates per 28x28 image, counted on the rebuilt model), the
-    second the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of each run,
-    the mean over the whole circle and how far it falls below upright.
+    Runs with the same model, group, recipe, augmentation and number of epochs are one row: mean
+    ± standard deviation over their seeds; a run tested averaged over turns (``test_orbit``) adds
+    a row for that, whose MACs count every forward pass. The first table gives the test
+    accuracies (with parameters and multiply-accumulates per 28x28 image, counted on the rebuilt
+    model), the second the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of
+    each run, the mean over the whole circle and how far it falls below upright.
     """
     rows = defaultdict(list)
     for m in runs:
         rows[row_key(m), m["config"]["epochs"]].append(m)
+    for m in runs:
+        if "orbit_average" in m:
+            orbit = _orbit_run(m)
+            rows[row_key(orbit), m["config"]["epochs"]].append(orbit)
     return "\n".join(_accuracy_table(rows) + [""] + _sweep_table(rows))
+
+
+def _orbit_run(m: dict) -> dict:
+    """A run's orbit-averaged results as a run of their own (for :func:`results_tables`)."""
+    orbit = m["orbit_average"]
+    return {**m, **orbit, "orbit_angles": orbit["angles"],
+            "forward_passes": orbit["forward_passes"]}
 
 
 def report_html(r: ScheduleReport) -> str:

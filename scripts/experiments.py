@@ -3,6 +3,7 @@
     python scripts/experiments.py --list
     python scripts/experiments.py post --seeds 0 1 2 --epochs 10     # CNN and C4 G-CNN
     python scripts/experiments.py groups schedules --seeds 0 --epochs 5
+    python scripts/experiments.py recipe --seeds 0                   # issue #17's candidates
     python scripts/experiments.py all --device cuda
 
 The experiments and their sets are defined once, in :mod:`gcnn.experiments`; each run goes to
@@ -51,7 +52,9 @@ def main(argv: Sequence[str]) -> None:
     args = p.parse_args(argv)
     if args.list:
         for name, experiment in EXPERIMENTS.items():
-            print(f"{name:<14} python -m gcnn.train {' '.join(experiment.options())}")
+            print(f"{name:<19} python -m gcnn.train {' '.join(experiment.options())}")
+            if experiment.description:
+                print(f"{'':<19} {experiment.description}")
         for name, items in SETS.items():
             print(f"set {name:<10} {' '.join(items)}")
         return

@@ -96,3 +96,18 @@ def test_schedule_report_and_table_for_invalid_schedules(x_small):
     assert all(line.count("|") == lines[0].count("|") for line in lines[2:4])
     assert lines[4:7] == ["", "Invalid:", ""]
     assert lines[7].startswith("1. C4 → C8 → C4: ") and "not a subgroup" in lines[7]
+
+
+def test_norm_is_stored_only_when_not_the_posts_and_old_configs_build_the_post():
+    from gcnn.builders import build_model_from_config, model_config
+
+    post = model_config("gcnn", "C4")
+    assert "norm" not in post and "norm" not in model_config("cnn", norm="layer")
+    batch = model_config("gcnn", "C8", method="steerable", norm="batch")
+    assert batch["norm"] == "batch"
+    assert build_model_from_config(post).norm == "layer"       # a config from before the setting
+    model = build_model_from_config(batch)
+    assert model.norm == "batch" and model.config == batch
+    assert build_model_from_config(model_config("cnn", norm="none")).norm == "none"
+    with pytest.raises(ValueError, match="norm must be one of"):
+        model_config("gcnn", "C4", norm="instance")

@@ -7,6 +7,7 @@ import pytest
 from gcnn.experiments import (
     DEFAULT_SWEEP_SUBSET,
     EXPERIMENTS,
+    SETS,
     SHIPPED,
     TrainConfig,
     differences_besides_seed,
@@ -48,3 +49,33 @@ def test_every_experiment_is_a_valid_config_and_each_shipped_model_one_experimen
         assert f"--out {out} " in spec.command and spec.command.endswith(
             f"--export-pretrained {name}")
         assert spec.training["epochs"] == spec.epochs
+
+
+def test_recipe_flags_default_to_the_posts_recipe_and_parse():
+    """norm, lr_schedule and test_orbit: the post's recipe by default, and old configs read so."""
+    parser = train_parser()
+    args = parser.parse_args([])
+    assert (args.norm, args.lr_schedule, args.test_orbit) == ("layer", "constant", None)
+    args = parser.parse_args(["--norm", "batch", "--lr-schedule", "onecycle",
+                              "--test-orbit", "0,22.5", "--method", "steerable"])
+    assert (args.norm, args.lr_schedule, args.test_orbit) == ("batch", "onecycle", [0.0, 22.5])
+    assert parser.parse_args(["--test-orbit", "none"]).test_orbit is None
+    for bad in (["--norm", "group"], ["--lr-schedule", "step"], ["--test-orbit", "0,x"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    old = {"model": "gcnn", "group": "C4", "epochs": 10, "seed": 0}   # recorded before them
+    assert differences_besides_seed(old, {**old, "norm": "layer", "lr_schedule": "constant",
+                                          "test_orbit": None}) == {}
+    assert TrainConfig().model_config() == TrainConfig(norm="layer").model_config()
+    assert "norm" not in TrainConfig().model_config()
+
+
+def test_recipe_candidates_are_described_and_depart_from_the_post():
+    assert SETS["recipe"] == ["c4-post-recipe-new", "c8-steer", "c8-steer-ln", "c16-steer"]
+    for name in SETS["recipe"]:
+        experiment = EXPERIMENTS[name]
+        assert experiment.description, name
+        cfg = experiment.config(epochs=10)
+        assert cfg.lr_schedule == "cosine" and cfg.test_orbit, name
+    assert EXPERIMENTS["c4-post-recipe-new"].config(10).model_config()["hidden_channels"] == 16
+    assert EXPERIMENTS["c8-steer"].config(10).method == "steerable"

@@ -1,4 +1,4 @@
-"""Lifting and group convolutions, restriction and layer norm (gcnn.layers)."""
+"""Lifting and group convolutions, restriction, layer and batch norm (gcnn.layers)."""
 
 from __future__ import annotations
 
@@ -314,6 +314,66 @@ def test_group_layer_norm():
     assert sum(p.numel() for p in affine.parameters()) == 6
     with pytest.raises(ValueError, match=r"C=3.*\[2, 4, 4, 5, 5\]"):
         norm(torch.zeros(2, 4, 4, 5, 5))
+
+
+@pytest.mark.parametrize("group, element", [(C4, 1), (C4, 3), (D4, 5)], ids=["C4 r", "C4 r3", "D4"])
+def test_group_batch_norm_commutes_with_the_group_in_training_and_eval(group, element):
+    """One mean, variance, scale and shift per channel over batch, group and space: moving the
+    feature map by a group element leaves them unchanged, so the layer commutes with it."""
+    from gcnn.layers import GroupBatchNorm
+
+    x = _rand(3, 2, group.order, 5, 5, dtype=torch.float64) * 3 + 1
+    norm = GroupBatchNorm(2).double()
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([2.0, 0.5]))
+        norm.bias.copy_(torch.tensor([-1.0, 1.0]))
+    y = norm(x)  # training: the batch's statistics
+    assert torch.allclose(((y - norm.bias.view(1, -1, 1, 1, 1)) / norm.weight.view(1, -1, 1, 1, 1))
+                          .mean(dim=(0, 2, 3, 4)), torch.zeros(2, dtype=torch.float64), atol=1e-12)
+    moved = transform_regular(x, group, element)
+    assert _rel(norm(moved), transform_regular(y, group, element)) < 1e-12
+    assert int(norm.num_batches_tracked) == 2
+    # the running statistics pool the group axis: the same after either batch
+    mean = x.mean(dim=(0, 2, 3, 4))
+    assert torch.allclose(norm.running_mean, 0.1 * mean + 0.09 * mean, atol=1e-12)
+    norm.eval()
+    y = norm(x)
+    assert _rel(norm(moved), transform_regular(y, group, element)) < 1e-12
+    # flattening the group axis into the channels (BatchNorm2d(C * |G|)), once trained (its
+    # scales differ by group element), would not commute
+    flat = nn.BatchNorm2d(2 * group.order).double()
+    with torch.no_grad():
+        flat.weight.copy_(torch.linspace(0.5, 2.0, 2 * group.order))
+
+    def per_element(t):
+        return flat(t.flatten(1, 2)).view_as(t)
+
+    assert _rel(per_element(moved), transform_regular(per_element(x), group, element)) > 1e-3
+
+
+def test_group_batch_norm_parameters_repr_and_errors():
+    from gcnn.layers import GroupBatchNorm
+
+    norm = GroupBatchNorm(3)
+    assert [p.numel() for p in norm.parameters()] == [3, 3]
+    assert sum(p.numel() for p in GroupBatchNorm(3, affine=False).parameters()) == 0
+    assert norm.extra_repr() == "3, eps=1e-05, momentum=0.1, affine=True"
+    norm(_rand(2, 3, 4, 5, 5) * 2 + 3)
+    with torch.no_grad():
+        norm.weight.add_(1.0)
+    norm.reset_parameters()
+    assert torch.equal(norm.running_mean, torch.zeros(3))
+    assert torch.equal(norm.running_var, torch.ones(3))
+    assert int(norm.num_batches_tracked) == 0 and torch.equal(norm.weight, torch.ones(3))
+    with pytest.raises(ValueError, match=r"C=3.*\[2, 4, 4, 5, 5\]"):
+        norm(torch.zeros(2, 4, 4, 5, 5))
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        norm(torch.zeros(1, 3, 1, 1, 1))
+    assert norm.eval()(torch.zeros(1, 3, 1, 1, 1)).shape == (1, 3, 1, 1, 1)
+    with pytest.raises(TypeError, match=r"torch\.float64.*torch\.float32"):
+        norm(torch.zeros(1, 3, 4, 3, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="momentum"):
+        GroupBatchNorm(3, momentum=2.0)
 
 
 # -- bad inputs ----------------------------------------------------------------------------------

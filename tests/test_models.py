@@ -299,3 +299,50 @@ def test_reset_parameters_redraws_what_the_constructor_drew(make):
     torch.manual_seed(5)
     model.reset_parameters()
     assert all(torch.equal(fresh[k], v) for k, v in model.state_dict().items())
+
+
+# -- the normalisation (issue #17's recipe) ------------------------------------------------------
+def test_default_norm_is_the_posts_layer_norm_with_unchanged_modules_and_numbers():
+    torch.manual_seed(0)
+    default = GroupEquivariantCNN(C4, 3, 1, 10, 2, 4)
+    torch.manual_seed(0)
+    layer = GroupEquivariantCNN(C4, 3, 1, 10, 2, 4, norm="layer")
+    assert default.norm == "layer" and repr(default) == repr(layer)
+    assert default.state_dict().keys() == layer.state_dict().keys()
+    x = _rand(2, 1, 15, 15)
+    assert torch.equal(default(x), layer(x))
+    cnn = CNN(3, 1, 10, 2, 4)
+    assert cnn.norm == "layer" and len(cnn.norms) == 0
+    assert not any("norm" in k for k in cnn.state_dict())  # the post's CNN's keys stay
+
+
+@pytest.mark.parametrize("norm", ["batch", "none"])
+@pytest.mark.parametrize("group", [C4, D4], ids=["C4", "D4"])
+def test_other_norms_keep_the_model_invariant_after_training_steps(norm, group):
+    torch.manual_seed(3)
+    model = GroupEquivariantCNN(group, 3, 1, 10, 2, 4, norm=norm)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    for step in range(3):  # train: batch statistics, then learned per-channel scales
+        loss = model(_rand(4, 1, 15, 15, seed=step)).logsumexp(dim=1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x = _rand(3, 1, 15, 15, seed=9)
+    assert model.equivariance_error(x).max() < 1e-5    # training mode: batch statistics
+    assert model.eval().equivariance_error(x).max() < 1e-5  # eval: running statistics
+    kinds = {type(m).__name__ for m in [model.lifting_norm, *model.norms]}
+    assert kinds == ({"GroupBatchNorm"} if norm == "batch" else {"Identity"})
+    if norm == "batch":
+        assert not torch.equal(model.lifting_norm.running_mean, torch.zeros(4))
+        assert _params(model) == _params(GroupEquivariantCNN(group, 3, 1, 10, 2, 4)) + 3 * 2 * 4
+
+
+def test_cnn_norms_and_a_bad_norm():
+    assert _params(CNN(3, 1, 10, 2, 4, norm="batch")) == _params(CNN(3, 1, 10, 2, 4)) + 3 * 2 * 4
+    x = _rand(2, 1, 15, 15)
+    for norm in ("batch", "none"):
+        assert CNN(3, 1, 10, 2, 4, norm=norm)(x).shape == (2, 10)
+    for make in (lambda n: CNN(3, 1, 10, 2, 4, norm=n),
+                 lambda n: GroupEquivariantCNN(C4, 3, 1, 10, 2, 4, norm=n)):
+        with pytest.raises(ValueError, match=r"norm must be one of \('layer', 'batch', 'none'\)"):
+            make("group")

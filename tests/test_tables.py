@@ -78,3 +78,23 @@ def test_seed_table_rows():
         seed_table({"GCNN": [_seed(0.9, 0), other]})
     with pytest.raises(ValueError):
         seed_table({"GCNN": []})
+
+
+def test_results_tables_name_the_recipe_and_add_a_row_for_the_orbit_average():
+    from gcnn.tables import results_tables, row_key
+
+    post = {**_metrics(0.97), "model_config": model_config("gcnn", "C4"),
+            "config": {"epochs": 10, "seed": 0}}
+    assert row_key(post) == "GCNN C4 (16 channels)"   # the post's rows keep their names
+    new = {**_metrics(0.99), "config": {"epochs": 10, "seed": 0, "lr_schedule": "cosine"},
+           "model_config": model_config("gcnn", "C8", hidden_channels=14, method="steerable",
+                                        norm="batch")}
+    new["orbit_average"] = {**_metrics(0.995), "angles": [0.0, 22.5], "forward_passes": 2}
+    assert row_key(new) == "GCNN C8 (14 channels, steerable, batch norm, cosine lr)"
+    lines = results_tables([post, new]).splitlines()
+    rows = [line for line in lines if line.startswith("| GCNN")]
+    assert len(rows) == 6   # three models (the orbit average its own) in each of two tables
+    orbit = [r for r in rows if "averaged over 0°, 22.5°" in r]
+    single = macs_per_image(new)
+    assert len(orbit) == 2 and f"| {2 * single / 1e6:.1f} M |" in orbit[0]
+    assert "| 99.50 |" in orbit[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -18,6 +19,7 @@ import torch
 from gcnn import data
 from gcnn.checkpoint import CheckpointError, load_model
 from gcnn.experiments import TrainConfig
+from gcnn.invariance import OrbitAverage
 from gcnn.metrics import evaluate
 from gcnn.train import main, train
 
@@ -214,3 +216,57 @@ def test_ctrl_c_mid_epoch_prints_the_resume_command_which_finishes_the_run(fault
     resumed = main(command[3:] + ["--data", str(root)])
     assert resumed["finished"] and resumed["resumed"]
     _same_run(out, fault_reference)
+
+
+# -- issue #17's recipe: normalisation, learning-rate schedule, orbit-averaged testing -----------
+@pytest.mark.parametrize("schedule, norm, orbit", [("cosine", "layer", None),
+                                                   ("onecycle", "batch", [0, 45])])
+def test_a_scheduled_run_resumes_bit_for_bit(schedule, norm, orbit, root, tmp_path):
+    """The schedule's state is saved in last.pt: interrupted and resumed equals uninterrupted;
+    with test_orbit the best model is also tested in OrbitAverage, as separate entries."""
+    cfg = TrainConfig(**{**TINY, "lr_schedule": schedule, "norm": norm, "test_orbit": orbit})
+    whole = train(cfg, tmp_path / "whole", root=root, device="cpu", progress=False)
+    steps = 2 * (256 // 32)
+    last = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)
+    assert last["scheduler_state"]["last_epoch"] == steps
+    lr = last["optimizer_state"]["param_groups"][0]["lr"]
+    assert lr < 1e-2 / 25   # annealed: cosine ends at 0, one-cycle far below its start lr / 25
+    assert whole["config"]["lr_schedule"] == schedule
+    assert whole["model_config"].get("norm", "layer") == norm
+    train(cfg, tmp_path / "parts", root=root, device="cpu", progress=False, stop_after=1)
+    half = torch.load(tmp_path / "parts" / "last.pt", weights_only=True)
+    assert half["scheduler_state"]["last_epoch"] == steps // 2
+    parts = train(cfg, tmp_path / "parts", root=root, device="cpu", progress=False, resume=True)
+    assert _strip(parts) == _strip({**whole, "resumed": True})
+    for name in ["best.pt", "last.pt"]:
+        a = torch.load(tmp_path / "parts" / name, weights_only=True)["model_state"]
+        b = torch.load(tmp_path / "whole" / name, weights_only=True)["model_state"]
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    if orbit is None:
+        assert "orbit_average" not in whole
+        # a schedule is laid out over the run's epochs: more epochs would change it
+        with pytest.raises(CheckpointError, match="--epochs 2"):
+            train(dataclasses.replace(cfg, epochs=3), tmp_path / "whole", root=root,
+                  device="cpu", progress=False, resume=True)
+        return
+    averaged = whole["orbit_average"]
+    assert averaged["angles"] == [0.0, 45.0] and averaged["forward_passes"] == 2
+    assert averaged["accuracy_vs_angle"]["angles"] == [0.0, 90.0, 180.0, 270.0]
+    model = OrbitAverage(load_model(tmp_path / "whole" / "best.pt"), orbit)
+    x, y = data.test_set(root)
+    assert evaluate(model, x[:100], y[:100]) == averaged["test_acc"]
+    rx, ry = data.fixed_rotated_test_set(root)
+    assert evaluate(model, rx[:2000], ry[:2000]) == averaged["rotated_test_acc_first2000"]
+
+
+def test_a_finished_run_is_tested_again_in_an_orbit_average(full_run, root, tmp_path):
+    """--test-orbit with --resume on a finished run: no epoch is trained, the best model is
+    tested again, also averaged over the turns; the plain results stay what they were."""
+    out = tmp_path / "again"
+    shutil.copytree(full_run[0], out)
+    args = TINY_ARGS + ["--out", str(out), "--data", str(root), "--device", "cpu"]
+    again = main(args + ["--test-orbit", "0,45", "--resume"])
+    assert again["finished"] and again["history"] == full_run[1]["history"]
+    assert again["test_acc"] == full_run[1]["test_acc"]
+    assert again["orbit_average"]["angles"] == [0.0, 45.0]
+    assert again["config"]["test_orbit"] == [0.0, 45.0]

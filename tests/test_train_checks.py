@@ -44,6 +44,12 @@ BAD_SETTINGS = [
     ({"hidden_channels": [4, 4]}, "hidden_channels", "3"),
     ({"kernel_size": 0}, "kernel_size", "0"),
     ({"lr": -1.0}, "lr", "-1.0"),
+    ({"norm": "group"}, "norm must be one of ('layer', 'batch', 'none')", "group"),
+    ({"lr_schedule": "step"}, "lr_schedule must be one of ('constant', 'cosine', 'onecycle')",
+     "step"),
+    ({"test_orbit": []}, "test_orbit", "[]"),
+    ({"test_orbit": [0, float("nan")]}, "test_orbit", "nan"),
+    ({"method": "spline"}, "'steerable'", "spline"),
 ]
 
 

@@ -2,7 +2,8 @@
 
 * :mod:`gcnn.train.loop`: :func:`train` fits one model (from a
   :class:`~gcnn.experiments.TrainConfig`) and writes ``best.pt``, ``last.pt`` and
-  ``metrics.json`` into its run directory; it can be stopped and resumed bit for bit.
+  ``metrics.json`` into its run directory; it can be stopped and resumed bit for bit
+  (:mod:`gcnn.train.state`: the run's state, saved to and resumed from ``last.pt``).
 * :mod:`gcnn.train.checks`: :func:`validate_run`, every check a run passes before any data is
   loaded (settings, device, output folder, export name and recipe).
 * :mod:`gcnn.train.cli`: ``python -m gcnn.train`` (see ``--help``) and

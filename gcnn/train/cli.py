@@ -4,6 +4,9 @@
     python -m gcnn.train --model cnn --out runs/cnn
     python -m gcnn.train --model gcnn --group C4 --out runs/gcnn-c4 --resume
     python -m gcnn.train --model cnn --augment rotate --out runs/cnn-rotaug
+    python -m gcnn.train --group C8 --method steerable --hidden-channels 14 --norm batch \
+        --lr-schedule cosine --test-orbit 0,22.5 --out runs/c8-steer
+    python -m gcnn.train ...the same options... --test-orbit 0,45 --resume   # test again
 
 Every flag's default is the recipe's (:class:`~gcnn.experiments.TrainConfig`).
 :func:`run_experiments` trains named experiments (:data:`~gcnn.experiments.EXPERIMENTS`) seed
@@ -28,11 +31,14 @@ from ..checkpoint import CheckpointError
 from ..experiments import (
     AUGMENTATIONS,
     DEFAULT_SWEEP_SUBSET,
+    LR_SCHEDULES,
     TrainConfig,
     expand,
     run_dir,
     train_argv,
 )
+from ..kernels import METHODS
+from ..models import NORMS
 from .checks import validate_run
 from .loop import train
 
@@ -44,6 +50,16 @@ _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 def _int_list(text: str):
     parts = [int(p) for p in text.split(",")]
     return parts[0] if len(parts) == 1 else parts
+
+
+def _angles_or_none(text: str) -> Optional[List[float]]:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return [float(a) for a in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected angles in degrees separated by commas (e.g. 0,45) or 'none', got {text!r}")
 
 
 def _count_or_all(text: str) -> Optional[int]:
@@ -67,13 +83,20 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
                    help="convolutions after the first")
     p.add_argument("--hidden-channels", type=_int_list, default=d["hidden_channels"],
                    help="an int or one per convolution (default 16 for gcnn, 32 for cnn)")
-    p.add_argument("--method", choices=("auto", "exact", "interpolate", "steerable"),
-                   default=d["method"])
+    p.add_argument("--method", choices=METHODS, default=d["method"],
+                   help="how kernels turn (gcnn only); 'steerable': kernels from a steerable "
+                        "basis, whose turns keep their norm")
+    p.add_argument("--norm", choices=NORMS, default=d["norm"],
+                   help=f"normalisation after each convolution (default {d['norm']}: the "
+                        f"post's); 'batch' shares its statistics over the group axis")
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
     p.add_argument("--augment", choices=AUGMENTATIONS, default=d["augment"],
                    help="'rotate': turn every training digit by a random angle each epoch")
     p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d["lr_schedule"],
+                   help=f"learning rate per batch: constant (the post's), cosine (down to 0 over "
+                        f"the run) or onecycle (peaks at --lr); default {d['lr_schedule']}")
     p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--train-subset", type=int, default=d["train_subset"],
@@ -85,6 +108,12 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
                         f"(default {DEFAULT_SWEEP_SUBSET}; never more than --eval-subset)")
     p.add_argument("--angle-step", type=float, default=d["angle_step"],
                    help="degrees between sweep angles")
+    p.add_argument("--test-orbit", type=_angles_or_none, default=d["test_orbit"],
+                   metavar="ANGLES",
+                   help="also test the best model averaged over these input turns (degrees, "
+                        "e.g. 0,45: gcnn.OrbitAverage, one forward pass each), recorded under "
+                        "'orbit_average' in metrics.json; with --resume a finished run is "
+                        "tested again")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -5,50 +5,43 @@ picks the best checkpoint, which is then tested on upright digits, on the fixed 
 and at every ``angle_step`` degrees. ``augment="rotate"`` turns every training digit by a fresh
 random angle, uniform in [0°, 360°), each time it is drawn (bilinear, as the rotated test set).
 
+A learning-rate schedule (``lr_schedule``) is stepped after every batch and laid out over the
+run's ``epochs``. With ``test_orbit`` the best model is also tested averaged over those input
+turns (:class:`~gcnn.invariance.OrbitAverage`), recorded under ``"orbit_average"``.
+
 A run directory holds ``best.pt`` (the best model by validation accuracy), ``last.pt``
-(everything needed to resume: model, optimizer, epoch, random states, history) and
-``metrics.json``; all are written atomically (:mod:`gcnn.checkpoint`). A resumed run ends with
-the same weights and metrics as an uninterrupted one (on the CPU, bit for bit).
+(everything needed to resume: model, optimizer, learning-rate schedule, epoch, random states,
+history; :mod:`gcnn.train.state`) and ``metrics.json``; all are written atomically
+(:mod:`gcnn.checkpoint`). A resumed run ends with the same weights and metrics as an
+uninterrupted one (on the CPU, bit for bit).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .. import data
-from ..builders import build_model_from_config
-from ..checkpoint import (
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_VERSION,
-    CheckpointError,
-    load_checkpoint,
-    load_model,
-    remove_temporaries,
-    save_atomic,
-    write_json_atomic,
-)
-from ..experiments import TrainConfig, config_differences
-from ..metrics import accuracy_vs_angle, count_parameters, evaluate
+from ..checkpoint import load_model, remove_temporaries, write_json_atomic
+from ..experiments import TrainConfig
+from ..invariance import OrbitAverage
+from ..metrics import accuracy_vs_angle, evaluate
 from .checks import check_device, validate_run
+from .state import _Run
 
 __all__ = ["FIRST_N_ROTATED", "pick_device", "train"]
 
 #: Digits of the fixed rotated test set whose accuracy is recorded exactly for later checks.
 FIRST_N_ROTATED = 2000
-#: Settings that may differ when resuming (more epochs continue a finished run).
-_RESUMABLE = ("epochs",)
 
 
 def pick_device(name: Optional[str] = None) -> torch.device:
@@ -87,44 +80,12 @@ def _subset(pair: Tuple[Tensor, Tensor], n: Optional[int]) -> Tuple[Tensor, Tens
     return (x, y) if n is None else (x[:n], y[:n])
 
 
-def _augment_generator(cfg: TrainConfig) -> Optional[torch.Generator]:
-    """The generator of the augmentation angles (its own stream, so shuffling is unchanged)."""
-    if cfg.augment == "none":
-        return None
-    return torch.Generator().manual_seed(cfg.seed + 1_000_003)
 
 
-def _rng_state(shuffle: torch.Generator, augment: Optional[torch.Generator] = None) -> dict:
-    state = {"shuffle": shuffle.get_state(), "torch": torch.get_rng_state()}
-    if augment is not None:
-        state["augment"] = augment.get_state()
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict, shuffle: torch.Generator,
-                   augment: Optional[torch.Generator] = None) -> None:
-    shuffle.set_state(state["shuffle"])
-    if augment is not None:
-        augment.set_state(state["augment"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        try:
-            torch.cuda.set_rng_state_all(state["cuda"])
-        except (RuntimeError, IndexError):
-            pass  # a different number of GPUs: the CUDA generators are not used for training
-
-
-def _versions() -> dict:
-    import torchvision
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "platform": platform.platform()}
-
-
-def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, augment=None):
-    """One pass over ``x``; ``augment`` (a generator) turns each batch by random angles."""
+def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, augment=None,
+                 scheduler=None):
+    """One pass over ``x``; ``augment`` (a generator) turns each batch by random angles;
+    ``scheduler`` (a learning-rate schedule) steps after every batch."""
     model.train()
     n = x.shape[0]
     perm = torch.randperm(n, generator=shuffle)
@@ -151,6 +112,8 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if scheduler is not None:
+                scheduler.step()
             loss_sum += loss.detach().to(acc_dtype) * idx.numel()
             correct += (logits.detach().argmax(dim=1) == yb).sum()
             seen += idx.numel()
@@ -169,7 +132,19 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
 
 
 def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
-    """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep."""
+    """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep; with
+    ``cfg.test_orbit`` the same again for the model averaged over those turns."""
+    result = _test(model, cfg, root, progress)
+    if cfg.test_orbit is not None:
+        wrapped = OrbitAverage(model, cfg.test_orbit)
+        result["orbit_average"] = {"angles": list(wrapped.angles),
+                                   "forward_passes": wrapped.cost,
+                                   **_test(wrapped, cfg, root, progress)}
+    return result
+
+
+def _test(model, cfg: TrainConfig, root, progress: bool) -> dict:
+    """Upright, fixed rotated, its first 2,000 and the angle sweep."""
     test = _subset(data.test_set(root), cfg.eval_subset)
     rot_x, rot_y = data.fixed_rotated_test_set(root)
     rot = _subset((rot_x, rot_y), cfg.eval_subset)
@@ -189,99 +164,6 @@ def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
     }
 
 
-class _Run:
-    """The state of one training run: model, optimizer, generators, history, best epoch."""
-
-    def __init__(self, cfg: TrainConfig, out: Path, dev: torch.device):
-        self.cfg, self.out, self.dev = cfg, out, dev
-        self.last_path, self.best_path = out / "last.pt", out / "best.pt"
-        self.metrics_path = out / "metrics.json"
-        torch.manual_seed(cfg.seed)
-        self.model = build_model_from_config(cfg.model_config()).to(dev)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr,
-                                    weight_decay=cfg.weight_decay)
-        self.shuffle = torch.Generator().manual_seed(cfg.seed)
-        self.augment = _augment_generator(cfg)
-        self.history: List[dict] = []
-        self.best = {"epoch": None, "val_acc": -1.0}
-        self.start_epoch, self.elapsed_before = 0, 0.0
-        self.cfg_dict = dataclasses.asdict(cfg)
-
-    def resume(self) -> None:
-        """Load ``last.pt`` into this run (its settings must match, but for ``epochs``)."""
-        if not self.last_path.is_file():
-            raise FileNotFoundError(f"--resume: there is no {self.last_path} to resume from; "
-                                    f"start the run without --resume")
-        ckpt = load_checkpoint(self.last_path)
-        diffs = [f"{k}: checkpoint {o!r} vs requested {n!r}" for k, (o, n) in config_differences(
-            ckpt.get("train_config", {}), self.cfg_dict, ignore=_RESUMABLE).items()]
-        if diffs or ckpt["model_config"] != self.cfg.model_config():
-            raise CheckpointError(
-                f"{self.last_path} was written by a run with other settings, so it cannot be "
-                f"resumed with these: {'; '.join(diffs) or 'model config differs'}. Use the same "
-                f"options or another --out directory."
-            )
-        try:
-            self.model.load_state_dict(ckpt["model_state"])
-            self.opt.load_state_dict(ckpt["optimizer_state"])
-            _set_rng_state(ckpt["rng"], self.shuffle, self.augment)
-            self.history = list(ckpt["history"])
-            self.best = dict(ckpt["best"])
-            self.start_epoch = int(ckpt["epoch"])
-            self.elapsed_before = float(ckpt.get("wall_time_seconds", 0.0))
-        except (KeyError, RuntimeError, ValueError, TypeError) as err:
-            raise CheckpointError(f"{self.last_path} is incomplete or does not fit this model: "
-                                  f"{type(err).__name__}: {err}") from err
-        if self.start_epoch > self.cfg.epochs:
-            # Refused rather than "finished": its history, best epoch and weights would belong
-            # to a longer run than the config it records.
-            raise ValueError(
-                f"{self.last_path} holds {self.start_epoch} epochs, more than --epochs "
-                f"{self.cfg.epochs} asks for; a run cannot be shortened. Resume with --epochs "
-                f"{self.start_epoch} (or more), or train --epochs {self.cfg.epochs} into another "
-                f"--out folder"
-            )
-
-    def _checkpoint(self, epoch: int, **extra) -> dict:
-        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
-        return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                "model_config": self.cfg.model_config(), "train_config": self.cfg_dict,
-                "model_state": state, "epoch": epoch, **extra}
-
-    def save(self, epoch: int, val_acc: float, elapsed: float) -> None:
-        """Write ``best.pt`` (when ``val_acc`` is the best so far) and ``last.pt``."""
-        if val_acc > self.best["val_acc"]:
-            self.best = {"epoch": epoch, "val_acc": val_acc}
-            save_atomic(self._checkpoint(epoch, val_acc=val_acc), self.best_path)
-        save_atomic(self._checkpoint(
-            epoch, optimizer_state=self.opt.state_dict(), history=self.history, best=self.best,
-            rng=_rng_state(self.shuffle, self.augment), wall_time_seconds=elapsed,
-        ), self.last_path)
-
-    def metrics(self, train_size: int, val_size: int, elapsed: float, command, resumed) -> dict:
-        """The ``metrics.json`` of the run so far (``"finished": False``)."""
-        epoch_seconds = [h["seconds"] for h in self.history]
-        dev = self.dev
-        return {
-            "finished": False,
-            "config": self.cfg_dict,
-            "model_config": self.cfg.model_config(),
-            "data": {"train_size": train_size, "val_size": val_size,
-                     "split_seed": data.SPLIT_SEED, "rotation_seed": data.ROTATION_SEED},
-            "num_parameters": count_parameters(self.model),
-            "history": self.history,
-            "best_epoch": self.best["epoch"],
-            "best_val_acc": self.best["val_acc"] if self.best["epoch"] is not None else None,
-            "seconds_per_epoch": (sum(epoch_seconds) / len(epoch_seconds)
-                                  if epoch_seconds else None),
-            "wall_time_seconds": elapsed,
-            "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})"
-                                  if dev.type == "cuda" else ""),
-            "threads": torch.get_num_threads(),
-            "versions": _versions(),
-            "command": command,
-            "resumed": bool(resumed),
-        }
 
 
 def train(
@@ -347,6 +229,7 @@ def _fit(cfg: TrainConfig, run: "_Run", root, stop_after, progress, command, res
     val_x, val_y = _subset(data.val_set(root), cfg.eval_subset)
     if dev.type != "cpu":  # the whole training set fits on any accelerator: move it once
         train_x, train_y = train_x.to(dev), train_y.to(dev)
+    run.start_schedule(math.ceil(train_x.shape[0] / cfg.batch_size))
 
     def elapsed() -> float:
         return run.elapsed_before + (time.perf_counter() - t_start)
@@ -362,7 +245,8 @@ def _fit(cfg: TrainConfig, run: "_Run", root, stop_after, progress, command, res
         t0 = time.perf_counter()
         loss, acc = _train_epoch(run.model, run.opt, train_x, train_y, cfg.batch_size,
                                  run.shuffle, dev, progress,
-                                 desc=f"epoch {epoch + 1}/{cfg.epochs}", augment=run.augment)
+                                 desc=f"epoch {epoch + 1}/{cfg.epochs}", augment=run.augment,
+                                 scheduler=run.scheduler)
         seconds = time.perf_counter() - t0
         val_acc = evaluate(run.model, val_x, val_y)
         run.history.append({"epoch": epoch + 1, "train_loss": loss, "train_acc": acc,
