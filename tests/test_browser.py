@@ -90,9 +90,7 @@ MIN_ANIMATIONS = {
 #: Every numbered chapter of the toc must hold at least ``MIN_EXERCISES`` exercises
 #: (sphinx-exercise), as issue #15 asks; a chapter goes in ``EXERCISES_EXEMPT``, with the reason,
 #: only while it cannot have them yet.
-EXERCISES_EXEMPT: Dict[str, str] = {
-    "book/09_finer_groups": "split from chapter 8 (issue #15 item 5), exercises not written yet",
-}
+EXERCISES_EXEMPT: Dict[str, str] = {}
 MIN_EXERCISES = 2
 
 #: A page taller than this (at 1280 px) is too long to read as one chapter.
