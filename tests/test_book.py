@@ -29,7 +29,8 @@ CHAPTERS = [
     "book/05_group_convolution",
     "book/06_gcnn",
     "book/07_rotated_digits",
-    "book/08_challenge",
+    "book/08_six_and_nine",
+    "book/09_finer_groups",
 ]
 REFERENCE = ["book/reproducing", "book/api", "book/references"]
 

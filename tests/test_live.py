@@ -54,7 +54,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 TIMEOUT_MS = 120_000
 CHAPTER = "book/07_rotated_digits.html"
 #: The page whose demo starts on a 6 (``data-digit="6"``): chapter 8, or the small page's twin.
-SIX_NINE = {CHAPTER: "book/08_challenge.html", "demo.html": "demo6.html"}
+SIX_NINE = {CHAPTER: "book/08_six_and_nine.html", "demo.html": "demo6.html"}
 ANGLES = (0.0, 45.0, 90.0, 137.5, 270.0)
 
 HARNESS = """<!doctype html>
