@@ -361,16 +361,16 @@ def _shipped(*items: Tuple[str, str, int, str]) -> Dict[str, PretrainedSpec]:
 
 
 #: The pretrained models: name -> spec. Files live in ``gcnn/pretrained/NAME.pt|.json``.
-#: Chapter 8 compares models trained for 5 epochs each (the CPU budget of its other models).
+#: Chapters 8 and 9 compare models trained for 5 epochs each (the CPU budget of their models).
 SHIPPED: Dict[str, PretrainedSpec] = _shipped(
     ("cnn", "cnn", 10, "plain CNN of the post (kernel 5, 4 hidden, 32 channels), upright MNIST, "
                        "the post's recipe (10 epochs)"),
     ("gcnn-c4", "gcnn-c4", 10, "C4 group-equivariant CNN of the post (kernel 5, 4 hidden, 16 "
                                "channels), the post's recipe (10 epochs)"),
     ("cnn-e5", "cnn", 5, "the post's CNN trained for 5 epochs, like the other models of "
-                         "chapter 8"),
+                         "chapters 8 and 9"),
     ("gcnn-c4-e5", "gcnn-c4", 5, "the post's C4 G-CNN trained for 5 epochs, like the other "
-                                 "models of chapter 8"),
+                                 "models of chapters 8 and 9"),
     ("gcnn-c8c8c4c4c1", "c8c8c4c4c1", 5, "G-CNN whose group shrinks with depth, C8 -> C8 -> C4 "
                                          "-> C4 -> C1 (8, 8, 16, 16, 64 channels): the book's "
                                          "answer to the 6/9 challenge"),
