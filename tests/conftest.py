@@ -107,3 +107,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         seed = config.getoption("hypothesis_seed", None)
         terminalreporter.write_line(
             f"hypothesis seed: {seed} (repeat with --hypothesis-seed={seed})")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, through Playwright, with a fresh temporary profile."""
+    from browsing import CHROMIUM, CHROMIUM_ARGS, unavailable
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright Python package is not installed (pip install playwright)")
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        unavailable(f"no chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    with sync_playwright() as pw:
+        # launch() gives every browser a new temporary user-data dir, removed on close.
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -38,20 +38,18 @@ environment variable ``CI`` is set: then it fails.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 from urllib.parse import urlparse
 
 import pytest
+from browsing import serve
 
 pytestmark = pytest.mark.browser
 
@@ -59,17 +57,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 MEASUREMENTS = ARTIFACTS / "browser-measurements.json"
-CHROMIUM = Path(os.environ.get("GCNN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 BUILD_TIMEOUT_S = int(os.environ.get("GCNN_BOOK_BUILD_TIMEOUT", "1800"))
 PAGE_TIMEOUT_MS = 60_000
@@ -200,16 +187,6 @@ def _expected_figures(docname: str) -> int:
     return count
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unavailable(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"{reason} (CI is set, so the browser test may not be skipped)")
-    pytest.skip(reason)
-
-
 def _toc_pages() -> List[str]:
     """The docnames in ``_toc.yml`` (root first, then the chapters in order)."""
     import yaml
@@ -256,25 +233,6 @@ def _stored_outputs_config(folder: Path) -> Path:
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium, headless, through Playwright, with a fresh temporary profile."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright Python package is not installed (pip install playwright)")
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"no chromium at {CHROMIUM} (Debian: apt-get install chromium)")
-    with sync_playwright() as pw:
-        # launch() gives every browser a new temporary user-data dir, removed on close.
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture(scope="session")
 def book_html(tmp_path_factory) -> Path:
     """The folder with the built HTML book (built here unless GCNN_BOOK_HTML names one)."""
     given = os.environ.get("GCNN_BOOK_HTML")
@@ -315,23 +273,10 @@ def book_html(tmp_path_factory) -> Path:
     return html
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
-        pass
-
-
 @pytest.fixture(scope="session")
 def site(book_html: Path) -> Iterator[str]:
     """The book served at ``http://127.0.0.1:<port>/``."""
-    handler = functools.partial(_QuietHandler, directory=str(book_html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serve(book_html)
 
 
 # -- the checks of one page -------------------------------------------------------------------

@@ -22,12 +22,9 @@ is set: then it fails.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Iterator, List
 from urllib.parse import urlparse
@@ -37,6 +34,7 @@ import pytest
 import torch
 
 import gcnn
+from browsing import serve, unavailable
 from gcnn.data import rotate
 from gcnn.data import test_set as mnist_test_set
 
@@ -47,10 +45,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import gcnn_live  # noqa: E402
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = Path(os.environ.get("GCNN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
 CHAPTER = "book/07_rotated_digits.html"
 #: The page whose demo starts on a 6 (``data-digit="6"``): chapter 8, or the small page's twin.
@@ -69,33 +63,6 @@ HARNESS = """<!doctype html>
 """
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unavailable(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"{reason} (CI is set, so the live demo test may not be skipped)")
-    pytest.skip(reason)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
-        pass
-
-
-def _serve(folder: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _harness(folder: Path, **stage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     gcnn_live.stage_live(folder / "_static", **stage)
@@ -104,23 +71,6 @@ def _harness(folder: Path, **stage) -> Path:
                                                        'class="gcnn-live" data-digit="6"'),
                                        encoding="utf-8")
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright Python package is not installed (pip install playwright)")
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"no chromium at {CHROMIUM} (Debian: apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -133,15 +83,15 @@ def demo_url(tmp_path_factory) -> Iterator[str]:
             pytest.fail(f"GCNN_BOOK_HTML={given!r} has no {CHAPTER}; build the book first")
         config = json.loads((html / "_static/gcnn-live/config.json").read_text(encoding="utf8"))
         if not config["ort"]:
-            _unavailable(f"the book in {html} was built without onnxruntime-web: "
+            unavailable(f"the book in {html} was built without onnxruntime-web: "
                          f"python scripts/web_assets.py, then build again")
-        yield from (base + CHAPTER for base in _serve(html))
+        yield from (base + CHAPTER for base in serve(html))
         return
     if not gcnn_live.ort_available():
-        _unavailable(f"onnxruntime-web {gcnn_live.ORT_WEB_VERSION} is not fetched: "
+        unavailable(f"onnxruntime-web {gcnn_live.ORT_WEB_VERSION} is not fetched: "
                      f"python scripts/web_assets.py")
     folder = _harness(tmp_path_factory.mktemp("live"))
-    yield from (base + "demo.html" for base in _serve(folder))
+    yield from (base + "demo.html" for base in serve(folder))
 
 
 class Page:
@@ -375,7 +325,7 @@ def test_clear_message_without_library(browser, tmp_path):
     for url, expect in [(None, "scripts/web_assets.py"),
                         ((folder / "demo.html").as_uri(), "python -m http.server")]:
         if url is None:
-            server = _serve(folder)
+            server = serve(folder)
             url = next(server) + "demo.html"
         p = Page(browser, url)
         try:
