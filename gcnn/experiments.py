@@ -67,8 +67,8 @@ DEFAULT_SWEEP_SUBSET = 2000
 #: augmentation seeds its own generator with ``seed + 1_000_003``; 2**32 keeps both far inside.
 MAX_SEED = 2**32 - 1
 #: Learning-rate schedules, stepped after every batch: ``"constant"`` (the post's),
-#: ``"cosine"`` (from ``lr`` down to 0 over the run, :class:`torch.optim.lr_scheduler.
-#: CosineAnnealingLR`), ``"onecycle"`` (:class:`torch.optim.lr_scheduler.OneCycleLR` with its
+#: ``"cosine"`` (from ``lr`` down to 0 over the run, torch's ``CosineAnnealingLR``),
+#: ``"onecycle"`` (torch's ``OneCycleLR`` with its
 #: defaults: up from ``lr / 25`` to ``lr`` in the first 30 % of the steps, then down to
 #: ``lr / 25e4``; Adam's first beta cycles between 0.95 and 0.85 the other way).
 LR_SCHEDULES = ("constant", "cosine", "onecycle")
@@ -213,7 +213,7 @@ def differences_besides_seed(a: dict, b: dict) -> Dict[str, Tuple]:
 class Experiment:
     """One experiment: the :class:`TrainConfig` settings in which it departs from the recipe.
 
-    :attr:`description` says, in one line, why it is run (empty for the book's older ones).
+    ``description`` says, in one line, why it is run (empty for the book's older ones).
     """
 
     name: str

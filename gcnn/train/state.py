@@ -1,6 +1,6 @@
 """The state of one training run, and how it is saved to ``last.pt`` and resumed from it.
 
-:class:`_Run` holds the model, optimizer, learning-rate schedule, random generators (shuffling
+``_Run`` holds the model, optimizer, learning-rate schedule, random generators (shuffling
 and augmentation, each its own stream), history and best epoch; it writes ``best.pt`` and
 ``last.pt`` (atomically) and reads ``last.pt`` back so that a resumed run continues bit for bit.
 :mod:`gcnn.train.loop` drives it.
