@@ -12,6 +12,11 @@ a twin that is computed ahead and works in a static web page:
   :func:`gcnn.viz.kernel_bank_animation`;
 * :func:`feature_map_widget` (a network's feature maps of a digit at any angle, any layer) and its
   twin :func:`gcnn.viz.feature_map_animation`;
+* :func:`conv_move_widget` (a convolution's response to a shifted or turned picture),
+  :func:`group_action_widget` (a group element acting on a picture and on the group) and
+  :func:`lifting_widget` (a lifting convolution's maps of a turned picture), from
+  :mod:`gcnn.intro_widgets`; twins :func:`gcnn.viz.conv_move_animation`,
+  :func:`gcnn.viz.group_action_animation`, :func:`gcnn.viz.lifting_animation`;
 * :func:`schedule_widget` (one group per layer from dropdowns, checked and measured) and its twin
   :func:`gcnn.tables.schedule_table`.
 
@@ -33,6 +38,7 @@ from torch import Tensor
 from .builders import GROUP_CHOICES, schedule_report
 from .data import ImageSource, load_image
 from .figure_widgets import _ipywidgets, digit_widget, feature_map_widget, kernel_bank_widget
+from .intro_widgets import conv_move_widget, group_action_widget, lifting_widget
 from .tables import report_html
 from .viz.images import as_picture, image_to_png, rotate_image, to_numpy_image
 
@@ -43,6 +49,9 @@ __all__ = [
     "digit_widget",
     "kernel_bank_widget",
     "feature_map_widget",
+    "conv_move_widget",
+    "group_action_widget",
+    "lifting_widget",
     "schedule_widget",
 ]
 

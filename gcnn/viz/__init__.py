@@ -4,6 +4,8 @@
 * :mod:`gcnn.viz.groups`: group names, Cayley tables, grid points moved by group elements;
 * :mod:`gcnn.viz.conv`: where kernels are read, kernel banks, equivariance of a layer,
   restriction to a subgroup;
+* :mod:`gcnn.viz.moves`: a convolution under shifts and turns, a group acting, a lifting
+  layer's maps of a turned picture (panels shared by animations and widgets);
 * :mod:`gcnn.viz.features`: feature maps on a group, and a network's maps of a turning digit;
 * :mod:`gcnn.viz.results`: accuracy against the angle, confusions, 6s and 9s, predictions;
 * :mod:`gcnn.viz.style`: the colours and axes helpers they share.
@@ -30,6 +32,14 @@ from .features import (
     rotated_features,
 )
 from .groups import group_label, plot_cayley_table, plot_grid_points
+from .moves import (
+    ConvMovePanel,
+    GroupActionPanel,
+    LiftingPanel,
+    conv_move_animation,
+    group_action_animation,
+    lifting_animation,
+)
 from .images import (
     GOAT_CREDIT,
     as_picture,
@@ -61,6 +71,9 @@ __all__ = [
     "rotate_image", "letter_f", "toy_image", "show_images", "plot_digit_grid",
     # groups
     "group_label", "plot_cayley_table", "plot_grid_points",
+    # moves (chapters 1, 2, 4)
+    "ConvMovePanel", "conv_move_animation", "GroupActionPanel", "group_action_animation",
+    "LiftingPanel", "lifting_animation",
     # convolutions
     "plot_kernel_grid", "plot_kernel_bank", "KernelBankPanel", "kernel_bank_animation",
     "plot_equivariance", "plot_restriction",
