@@ -16,12 +16,16 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from gcnn.viz import image_to_png, load_image, rotate_image  # noqa: E402
-from gcnn import CyclicGroup, GroupConvolution  # noqa: E402
+from gcnn import CyclicGroup, DihedralGroup, GroupConvolution, LiftingConvolution  # noqa: E402
 from gcnn.viz.style import FramePNG  # noqa: E402
+from gcnn.viz import letter_f, toy_image  # noqa: E402
 from gcnn.widgets import (  # noqa: E402
+    conv_move_widget,
     digit_widget,
     feature_map_widget,
+    group_action_widget,
     kernel_bank_widget,
+    lifting_widget,
     rotation_widget,
     schedule_widget,
 )
@@ -192,3 +196,65 @@ def test_rotation_widget_scales_uint8_pictures_and_squares_any_picture():
     assert w.image.value == rotation_widget(crop).image.value
     w.slider.value = 90.0  # exact turns need a square: they work on the cropped picture
     assert w.image.value == image_to_png(rotate_image(crop, 90))
+
+
+def _circular_conv():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular", bias=False)
+    return conv.requires_grad_(False)
+
+
+def test_conv_move_widget_follows_a_shift_but_not_a_turn():
+    pytest.importorskip("ipywidgets")
+    x = toy_image(24)
+    box = conv_move_widget(_circular_conv(), x, step=(3, -5), dpi=30)
+    first, n_figures = box.image.value, len(plt.get_fignums())
+    assert first[:4] == b"\x89PNG" and box.panel.error == 0.0
+    box.shift.value = 2
+    assert box.image.value != first and box.panel.error < 1e-6  # a shift commutes with conv
+    assert np.allclose(box.panel.images[0].get_array(), torch.roll(x, (6, -10), (-2, -1))[0, 0])
+    box.shift.value, box.turn.value = 0, 45
+    assert box.panel.error > 0.1 and "turn by 45°" in box.panel.heading.get_text()
+    assert len(plt.get_fignums()) == n_figures  # one kept figure, nothing left for pyplot
+    with pytest.raises(ValueError, match="step must be"):
+        conv_move_widget(_circular_conv(), x, step=(1.5, 2))
+    with pytest.raises(TypeError, match="x must be a tensor"):
+        conv_move_widget(_circular_conv(), x.numpy())
+    with pytest.raises(ValueError, match="one grey picture"):
+        conv_move_widget(_circular_conv(), torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="conv must keep the shape"):
+        conv_move_widget(torch.nn.Conv2d(1, 1, 3), x)
+
+
+def test_group_action_widget_shows_each_element_of_c4_and_d4():
+    pytest.importorskip("ipywidgets")
+    box = group_action_widget(letter_f(7), dpi=30)
+    assert len(box.element.options) == 12 and box.element.options[5][0] == "D4: r1"
+    first = box.image.value
+    assert first[:4] == b"\x89PNG"
+    box.element.value = (1, 4)  # f: a mirror
+    assert box.image.value != first and "h → f · h" in box.panel.h_title.get_text()
+    assert np.allclose(box.panel.image.get_array(), letter_f(7)[0].flip(-1))
+    box.element.value = (0, 0)  # e moves nothing: no arrows, four names
+    assert box.image.value == first and len(box.panel.marks) == 4
+    with pytest.raises(TypeError, match="groups must be"):
+        group_action_widget(letter_f(7), groups=["C4"])
+    with pytest.raises(ValueError, match="index must be in"):
+        box.panel.show(0, 4)
+
+
+def test_lifting_widget_maps_turn_and_roll():
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(0)
+    layer = LiftingConvolution(CyclicGroup(4), 5, 1, 2)
+    box = lifting_widget(layer, toy_image(21), channel=1, dpi=30)
+    first, maps0 = box.image.value, box.panel.maps(0)
+    box.slider.value = 90
+    assert box.image.value != first
+    shown = np.stack([im.get_array() for im in box.panel.images[1:]])
+    expected = torch.rot90(maps0, 1, dims=(-1, -2)).roll(1, dims=0)  # turned and rolled
+    assert np.allclose(shown, expected, atol=1e-4)
+    with pytest.raises(ValueError, match="channel must be in"):
+        lifting_widget(layer, toy_image(21), channel=2)
+    with pytest.raises(TypeError, match="LiftingConvolution"):
+        lifting_widget(GroupConvolution(DihedralGroup(4), 3, 1, 1), toy_image(21))
