@@ -74,11 +74,11 @@ def _figure_png(fig) -> bytes:
 
 
 def group_action_widget(picture: Tensor, groups: Optional[Sequence[Group]] = None, *,
-                        dpi: int = 80):
+                        name: str = "picture", dpi: int = 80):
     """A live panel: pick a group element, see it act on a picture and on the group.
 
     ``picture`` is ``[1, H, W]`` (e.g. :func:`gcnn.viz.letter_f`); ``groups`` the groups whose
-    elements the dropdown offers (default ``C4`` and ``D4``). The panel
+    elements the dropdown offers (default ``C4`` and ``D4``); ``name`` names the picture. The panel
     (:class:`~gcnn.viz.GroupActionPanel`) shows ``g`` applied to the picture and ``h -> g · h``
     as arrows. Its kernel-free twin is :func:`gcnn.viz.group_action_animation`. Returns an
     ``ipywidgets.VBox`` with ``.element`` (a dropdown of ``(group, index)``), ``.image``,
@@ -87,7 +87,7 @@ def group_action_widget(picture: Tensor, groups: Optional[Sequence[Group]] = Non
     w = _ipywidgets("group_action_widget", "for a static page use group_action_animation instead")
     if groups is None:
         groups = [CyclicGroup(order=4), DihedralGroup(order=4)]
-    panel = GroupActionPanel(picture, groups, dpi=dpi)
+    panel = GroupActionPanel(picture, groups, name=name, dpi=dpi)
     plt.close(panel.fig)
     options = [(f"{group_label(G)}: {name}", (k, i))
                for k, G in enumerate(panel.groups) for i, name in enumerate(G.element_names())]

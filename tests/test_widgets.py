@@ -228,12 +228,13 @@ def test_conv_move_widget_follows_a_shift_but_not_a_turn():
 
 def test_group_action_widget_shows_each_element_of_c4_and_d4():
     pytest.importorskip("ipywidgets")
-    box = group_action_widget(letter_f(7), dpi=30)
+    box = group_action_widget(letter_f(7), name="F", dpi=30)
     assert len(box.element.options) == 12 and box.element.options[5][0] == "D4: r1"
     first = box.image.value
     assert first[:4] == b"\x89PNG"
     box.element.value = (1, 4)  # f: a mirror
     assert box.image.value != first and "h → f · h" in box.panel.h_title.get_text()
+    assert box.panel.title.get_text() == "F under g = f"
     assert np.allclose(box.panel.image.get_array(), letter_f(7)[0].flip(-1))
     box.element.value = (0, 0)  # e moves nothing: no arrows, four names
     assert box.image.value == first and len(box.panel.marks) == 4

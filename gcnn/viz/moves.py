@@ -124,13 +124,15 @@ class GroupActionPanel:
     """An element ``g`` of a group acting on a picture (left) and on the group: ``h -> g · h``.
 
     ``picture`` is ``[1, H, W]`` or ``[1, 1, H, W]`` (e.g. :func:`gcnn.viz.letter_f`);
-    ``groups`` the groups to choose from. :meth:`show` puts the turned (or mirrored) picture in
-    the left image and redraws the arrows and element names on the right (their number changes
-    with the group); ``.title`` is the left heading.
+    ``groups`` the groups to choose from; ``name`` names the picture in the heading.
+    :meth:`show` puts the turned (or mirrored) picture in the left image and redraws the arrows
+    and element names on the right (their number changes with the group); ``.title`` is the
+    left heading.
     """
 
-    def __init__(self, picture: Tensor, groups: Sequence[Group], *, dpi: int = 80):
-        self.picture = _check_picture(picture, "picture")[0]
+    def __init__(self, picture: Tensor, groups: Sequence[Group], *, name: str = "picture",
+                 dpi: int = 80):
+        self.picture, self.name = _check_picture(picture, "picture")[0], name
         self.groups = list(groups)
         if not self.groups or not all(isinstance(g, Group) for g in self.groups):
             raise TypeError(f"groups must be a non-empty list of gcnn groups, got {groups!r}")
@@ -157,7 +159,7 @@ class GroupActionPanel:
             raise ValueError(f"index must be in [0, {G.order}) for {G}, got {index}")
         g, labels = G.elements()[index], G.element_names()
         self.image.set_data(to_array(transform_images(self.picture, G, g[None])[0, 0]))
-        self.title.set_text(f"picture under g = {labels[index]}")
+        self.title.set_text(f"{self.name} under g = {labels[index]}")
         for mark in self.marks:
             mark.remove()
         pos, row = _positions(G), G.cayley_table()[index]  # h -> g · h
@@ -241,13 +243,13 @@ def conv_move_animation(conv: nn.Module, x: Tensor, *, shifts: int = 8,
     return _animation(panel, lambda i: panel.show(*moves[i]), len(moves), interval)
 
 
-def group_action_animation(picture: Tensor, groups: Sequence[Group], *, dpi: int = 80,
-                           interval: int = 1000):
+def group_action_animation(picture: Tensor, groups: Sequence[Group], *, name: str = "picture",
+                           dpi: int = 80, interval: int = 1000):
     """:class:`GroupActionPanel` for every element of every group in ``groups``, in turn.
 
     The kernel-free twin of :func:`gcnn.widgets.group_action_widget`.
     """
-    panel = GroupActionPanel(picture, groups, dpi=dpi)
+    panel = GroupActionPanel(picture, groups, name=name, dpi=dpi)
     frames = [(k, i) for k, G in enumerate(panel.groups) for i in range(G.order)]
     panel.show(0, 0)
     return _animation(panel, lambda i: panel.show(*frames[i]), len(frames), interval)
