@@ -70,6 +70,28 @@ def _digit_controls(w, n: int, index: int, angle: float, step: float):
     return pick, slider
 
 
+def _panel_box(w, panel, controls, show):
+    """``controls`` above the picture of ``panel``'s kept figure, as an ``ipywidgets.VBox``.
+
+    Moving any control calls ``show()``, which moves the panel's artists and returns them, and
+    blits the new frame (:class:`~gcnn.viz.style.FramePNG`). The box keeps ``.image``,
+    ``.panel`` and ``.render()``.
+    """
+    picture = w.Image(format="png")
+    frames = FramePNG(panel.fig, show())
+
+    def render(*_) -> None:
+        show()
+        picture.value = frames.png()
+
+    for control in controls:
+        control.observe(render, names="value")
+    render()
+    box = w.VBox([*controls, picture])
+    box.image, box.panel, box.render = picture, panel, render
+    return box
+
+
 def digit_widget(models: Mapping[str, nn.Module], images: Optional[Tensor] = None,
                  labels: Optional[Tensor] = None, *, index: int = 0, angle: float = 0.0,
                  step: float = 5.0, dpi: int = 80):
@@ -137,17 +159,8 @@ def kernel_bank_widget(layer: nn.Module, out_channel: int = 0, in_channel: int =
     plt.close(panel.fig)
     buttons = w.ToggleButtons(options=[(n, k) for k, n in enumerate(panel.names)], value=0,
                               description="g:", style={"button_width": "56px"})
-    picture = w.Image(format="png")
-    frames = FramePNG(panel.fig, panel.show(0))
-
-    def render(*_) -> None:
-        panel.show(int(buttons.value))
-        picture.value = frames.png()
-
-    buttons.observe(render, names="value")
-    render()
-    box = w.VBox([buttons, picture])
-    box.buttons, box.image, box.render = buttons, picture, render
+    box = _panel_box(w, panel, [buttons], lambda: panel.show(int(buttons.value)))
+    box.buttons = buttons
     return box
 
 

@@ -18,12 +18,11 @@ from typing import Optional, Sequence, Tuple
 import matplotlib.pyplot as plt
 from torch import Tensor, nn
 
-from .figure_widgets import _ipywidgets
+from .figure_widgets import _ipywidgets, _panel_box
 from .groups import CyclicGroup, DihedralGroup, Group
 from .layers import LiftingConvolution
 from .viz.groups import group_label
 from .viz.moves import ConvMovePanel, GroupActionPanel, LiftingPanel
-from .viz.style import FramePNG
 
 __all__ = ["conv_move_widget", "group_action_widget", "lifting_widget"]
 
@@ -50,19 +49,13 @@ def conv_move_widget(conv: nn.Module, x: Tensor, *, step: Tuple[int, int] = (6, 
                         style={"description_width": "initial"}, layout=w.Layout(width="420px"))
     turn = w.FloatSlider(value=0.0, min=0.0, max=360.0, step=5.0, description="turn (°)",
                          readout_format=".0f", layout=w.Layout(width="420px"))
-    picture = w.Image(format="png")
-    frames = FramePNG(panel.fig, panel.show())
 
-    def render(*_) -> None:
+    def show():
         k = int(shift.value)
-        panel.show((step[0] * k, step[1] * k), float(turn.value))
-        picture.value = frames.png()
+        return panel.show((step[0] * k, step[1] * k), float(turn.value))
 
-    shift.observe(render, names="value")
-    turn.observe(render, names="value")
-    render()
-    box = w.VBox([shift, turn, picture])
-    box.shift, box.turn, box.image, box.panel, box.render = shift, turn, picture, panel, render
+    box = _panel_box(w, panel, [shift, turn], show)
+    box.shift, box.turn = shift, turn
     return box
 
 
@@ -123,15 +116,6 @@ def lifting_widget(layer: LiftingConvolution, x: Tensor, channel: int = 0, *,
     slider = w.FloatSlider(value=0.0, min=0.0, max=360.0, step=float(step),
                            description="angle (°)", readout_format=".0f",
                            layout=w.Layout(width="420px"))
-    picture = w.Image(format="png")
-    frames = FramePNG(panel.fig, panel.show(0.0))
-
-    def render(*_) -> None:
-        panel.show(float(slider.value))
-        picture.value = frames.png()
-
-    slider.observe(render, names="value")
-    render()
-    box = w.VBox([slider, picture])
-    box.slider, box.image, box.panel, box.render = slider, picture, panel, render
+    box = _panel_box(w, panel, [slider], lambda: panel.show(float(slider.value)))
+    box.slider = slider
     return box
