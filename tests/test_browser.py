@@ -19,7 +19,8 @@ to another host blocked. ``test_page_in_browser`` fails on
   markdown table shown as raw text,
 * a jshtml animation (``div.animation``, the kernel-free control) without frame, slider and
   buttons, or one whose picture does not change on "Next frame" and on moving the slider,
-* test scaffolding on the page (``NBVAL``), a traceback, raw TeX (``\\(`` ``$$`` ...) in the text,
+* test scaffolding on the page (``NBVAL``), a traceback, raw TeX (``\\(`` ``$$`` ...) or a
+  backtick (Markdown that did not render, e.g. a ``|`` inside code in a table) in the text,
   a formula (``.math``) that MathJax did not typeset (MathJax is served from ``_static``),
 * code before the page's title (``h1``),
 * a code block, output, table, formula or image wider than the text column (it scrolls
@@ -115,12 +116,15 @@ READER_JS = r"""
     acceptNode: n => n.parentElement.closest("pre, code, script, style, mjx-container, "
       + "mjx-assistive-mml, .highlight, textarea") ? NodeFilter.FILTER_REJECT
                                                    : NodeFilter.FILTER_ACCEPT});
-  const rawTex = [];
+  const rawTex = [], backticks = [];
   const pattern = /\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\\frac|\\mathbb|\\operatorname/;
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const t = n.textContent;
     const m = t.match(pattern);
     if (m) rawTex.push(t.slice(Math.max(0, m.index - 30), m.index + 30).trim());
+    // A backtick in prose is Markdown that did not render (e.g. a | inside `code` in a table).
+    const b = t.indexOf("`");
+    if (b >= 0) backticks.push(t.slice(Math.max(0, b - 30), b + 30).trim());
   }
   const maths = Array.from(article.querySelectorAll("span.math, div.math"));
   const h1 = article.querySelector("h1");
@@ -130,6 +134,7 @@ READER_JS = r"""
     traceback: text.includes("Traceback (most recent call last)")
                || !!article.querySelector(".output.traceback, .output.error"),
     rawTex: rawTex.slice(0, 5),
+    backticks: backticks.slice(0, 5),
     maths: maths.length,
     untypeset: maths.filter(m => !m.querySelector("mjx-container")).length,
     titleFirst: !code || (!!h1 && !!(h1.compareDocumentPosition(code)
@@ -467,6 +472,8 @@ def _visit(browser, site: str, docname: str) -> Dict[str, Any]:
             problems.append("a traceback is shown")
         for text in reader["rawTex"]:
             problems.append(f"raw TeX in the text: {text!r}")
+        for text in reader["backticks"]:
+            problems.append(f"a backtick in the text (Markdown that did not render): {text!r}")
         if reader["untypeset"]:
             problems.append(f"{reader['untypeset']} of {reader['maths']} formulas were not "
                             f"typeset by MathJax (is _static/mathjax there?)")
