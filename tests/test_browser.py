@@ -152,6 +152,7 @@ WIDE_JS = r"""
   const right = article.getBoundingClientRect().right;
   const sel = "div.highlight pre, div.cell_output pre, div.cell_output img, table, "
             + "div.pst-scrollable-table-container, div.math, div.animation, "
+            + "mjx-container[display='true'], "   // a display formula scrolls inside it
             + "div.cell_output div.output";
   const out = [];
   for (const el of article.querySelectorAll(sel)) {
