@@ -98,6 +98,7 @@ def test_results(models, digits):
     runs = {f"model {i}": fake_metrics(0.9) for i in range(3)}
     for run in runs.values():
         run["history"] = [{"epoch": e, "train_loss": 1 / e, "val_acc": 0.9} for e in (1, 2, 3)]
+        run["best_epoch"] = 3
     check(viz.plot_accuracy_vs_angle(runs))
     check(viz.plot_accuracy_vs_angle({"cnn": [fake_seed(0.9, s) for s in (1, 2, 3)]}))
     check(viz.plot_training_curves(runs))
@@ -108,7 +109,7 @@ def test_results(models, digits):
     for ax in axes:
         viz.plot_confusion(cm, ax=ax, title="gcnn-c8c8c4c4c1, rotated test set (first 5,000)")
     check(fig)
-    check(viz.plot_six_nine(torch.rand(40, 1, 28, 28), torch.arange(40) % 10, count=6))
+    check(viz.plot_six_nine(torch.rand(60, 1, 28, 28), torch.arange(60) % 10, count=6))
     check(viz.plot_feature_maps(models, images[0]))
     check(anim_fig(viz.feature_map_animation(models, images[0], angles=[0, 15], dpi=100)),
           frames=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -246,8 +246,9 @@ def smallest_text(fig, **kwargs):
     return texts[0] if texts else (float("inf"), "")
 
 
-def legible(fig, *, dpi: Optional[float] = None, bbox_inches="tight", fit: bool = True,
-            min_px: float = MIN_TEXT_PX, column_px: float = COLUMN_PX, rounds: int = 4):
+def legible(fig, *, layout: Optional[Callable[[], None]] = None, dpi: Optional[float] = None,
+            bbox_inches="tight", fit: bool = True, min_px: float = MIN_TEXT_PX,
+            column_px: float = COLUMN_PX, rounds: int = 4):
     """Make every text of ``fig`` at least ``min_px`` CSS pixels as the book shows it.
 
     ``fig`` is measured as :func:`rendered_text` does (saved at ``dpi``, cropped to its tight box
@@ -255,14 +256,16 @@ def legible(fig, *, dpi: Optional[float] = None, bbox_inches="tight", fit: bool 
     text in points), which the browser would otherwise do by shrinking it, text and all; then
     every text still under ``min_px`` is raised to it (tick labels through their axis, so new
     ticks match), texts large enough are left alone. Both change the figure's extent, so it is
-    measured again, up to ``rounds`` times. Call it before the figure's final layout
-    (``tight_layout``, :func:`freeze_layout`; constrained layout follows by itself), which then
-    makes room. Returns ``fig``.
+    measured again, up to ``rounds`` times. ``layout`` lays the figure out (for example
+    ``fig.tight_layout`` or ``lambda: freeze_layout(fig)``); it is called before each measure and
+    at the end (constrained layout needs none: it lays out at every draw). Returns ``fig``.
     """
     import matplotlib
 
     pad = matplotlib.rcParams["savefig.pad_inches"] if bbox_inches == "tight" else 0.0
     for _ in range(rounds):
+        if layout is not None:
+            layout()
         _, info = rendered_text(fig, dpi=dpi, bbox_inches=bbox_inches, column_px=column_px)
         if fit and info["scale"] < 0.995:
             width, height = fig.get_size_inches()
@@ -283,4 +286,6 @@ def legible(fig, *, dpi: Optional[float] = None, bbox_inches="tight", fit: bool 
                     axis.set_tick_params(which="both", labelsize=size)
         for text in small:
             text.set_fontsize(size)
+    if layout is not None:
+        layout()
     return fig
