@@ -237,6 +237,7 @@ class PredictionPanels:
 
         self.names = list(names)
         n = len(self.names)
+        self.sep = "\n" if n > 2 else ": "  # more than two charts: the answer under the name
         self.fig, axes = plt.subplots(1, 1 + n, figsize=(panel * (1 + 1.35 * n), panel + 0.55),
                                       dpi=dpi, gridspec_kw={"width_ratios": [1] + [1.35] * n})
         self.ax_img, self.ax_bars = axes[0], list(axes[1:])
@@ -254,7 +255,7 @@ class PredictionPanels:
             ax.set_yticks([0, 0.5, 1])
             if i:
                 ax.set_yticklabels([])
-            self.titles.append(ax.set_title(f"{self.names[i]}: 0 (100 %)", fontsize=9))
+            self.titles.append(ax.set_title(f"{self.names[i]}{self.sep}0 (100 %)", fontsize=9))
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         self.ax_bars[0].set_ylabel("probability", fontsize=8)
@@ -271,7 +272,7 @@ class PredictionPanels:
                 bar.set_height(float(p[c]))
                 bar.set_alpha(1.0 if c == pred else 0.45)
             right = label is None or pred == int(label)
-            title.set_text(f"{name}: {pred} ({100 * float(p[pred]):.0f} %)")
+            title.set_text(f"{name}{self.sep}{pred} ({100 * float(p[pred]):.0f} %)")
             title.set_color("black" if right else "crimson")
         return [self.shown, self.img_title, *self.titles, *[b for bs in self.bars for b in bs]]
 
