@@ -40,7 +40,8 @@ from .data import ImageSource, load_image
 from .figure_widgets import _ipywidgets, digit_widget, feature_map_widget, kernel_bank_widget
 from .intro_widgets import conv_move_widget, group_action_widget, lifting_widget
 from .tables import report_html
-from .viz.images import as_picture, image_to_png, rotate_image, to_numpy_image
+from .viz.images import add_caption, as_picture, image_to_png, rotate_image, to_numpy_image
+from .viz.style import legible
 
 __all__ = [
     "rotation_widget",
@@ -175,7 +176,7 @@ def rotation_animation(
     extra_panel: Optional[Callable] = None,
     size: int = 128,
     panel_inches: float = 2.5,
-    dpi: int = 72,
+    dpi: int = 100,
     interval: int = 150,
     caption: Optional[str] = None,
     cmap: str = "gray",
@@ -192,9 +193,9 @@ def rotation_animation(
             for the rotated digit). ``ax`` is cleared before each call; ``rotated_image`` is the
             ``[C, H, W]`` tensor shown; ``angle`` is in degrees.
         size: side of a picture loaded from a path or bytes.
-        panel_inches, dpi: size of each panel; at the defaults a picture panel is 180 px wide.
+        panel_inches, dpi: size of each panel; at the defaults a picture panel is 250 px wide.
         interval: milliseconds between frames when playing.
-        caption: small text under the picture (for example a photo credit).
+        caption: text under the picture, wrapped to its width (for example a photo credit).
         cmap: colour map for one-channel pictures.
 
     Returns:
@@ -212,14 +213,8 @@ def rotation_animation(
     frames = torch.stack([rotate_image(img, a) for a in angles])  # [N, C, H, W]
 
     ncols = 1 if extra_panel is None else 2
-    if caption:  # wrap to the figure's width (about 18 characters per inch at 6 pt)
-        import textwrap
-
-        caption = "\n".join(textwrap.wrap(caption, width=max(20, int(18 * panel_inches * ncols))))
-    lines = caption.count("\n") + 1 if caption else 0
-    height = panel_inches + 0.35 + 0.12 * lines
-    fig, axes = plt.subplots(1, ncols, figsize=(panel_inches * ncols, height), dpi=dpi,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, ncols, figsize=(panel_inches * ncols, panel_inches + 0.35),
+                             dpi=dpi, squeeze=False)
     ax_img = axes[0, 0]
     ax_extra = axes[0, 1] if extra_panel is not None else None
     first = to_numpy_image(frames[0])
@@ -229,8 +224,6 @@ def rotation_animation(
     shown = ax_img.imshow(first, interpolation="nearest", **kwargs)
     ax_img.set_axis_off()
     title = ax_img.set_title("", fontsize=10)
-    if caption:
-        fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=6, color="0.35")
 
     def draw(i: int):
         shown.set_data(to_numpy_image(frames[i]))
@@ -241,7 +234,9 @@ def rotation_animation(
         return (shown, title)
 
     draw(0)
-    fig.tight_layout(rect=(0, 0.12 * lines / height, 1, 1))
+    legible(fig, layout=fig.tight_layout, bbox_inches=None)  # text of 9 pt at least, as shown
+    if caption:
+        fig.tight_layout(rect=(0, add_caption(fig, caption), 1, 1))
     anim = FuncAnimation(fig, draw, frames=len(angles), interval=interval, blit=False)
     plt.close(fig)
     anim.angles = angles

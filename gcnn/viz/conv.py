@@ -22,7 +22,7 @@ from ..equivariance import equivariance_error, equivariance_group, transform
 from ..groups import Group, coordinate_grid
 from ..layers import GroupConvolution, LiftingConvolution, Restriction, _GroupConvBase
 from .groups import group_label
-from .style import (FEATURE_CMAP, KERNEL_CMAP, clean_axes, freeze_layout, grid_of_axes,
+from .style import (FEATURE_CMAP, KERNEL_CMAP, clean_axes, freeze_layout, grid_of_axes, legible,
                     to_array)
 
 __all__ = [
@@ -70,6 +70,7 @@ def plot_kernel_grid(group: Group, kernel_size: int, index: int = 1, ax=None):
     ax.set_ylabel("y")
     name = group.element_names()[index]
     ax.set_title(f"{group_label(group)}, g = {name}", fontsize=10)
+    legible(ax.figure)
     return ax
 
 
@@ -155,7 +156,7 @@ def plot_kernel_bank(
             if source is not None:
                 ax.set_xlabel(f"ψ[{names[int(source[r, c])]}]", fontsize=8, labelpad=2)
     fig.colorbar(im, ax=axes, shrink=0.8 if rows > 1 else 0.9, aspect=30 if rows > 2 else 12)
-    return fig
+    return legible(fig)
 
 
 class KernelBankPanel:
@@ -196,7 +197,7 @@ class KernelBankPanel:
         axes[1, 0].set_ylabel(r"$\Psi_g$", fontsize=10)
         self.title = self.fig.suptitle(f"g = {longest}: slice ψ[h] turned by g, moved to g·h",
                                        fontsize=10)
-        freeze_layout(self.fig)
+        legible(self.fig, layout=lambda: freeze_layout(self.fig), bbox_inches=None)
         self.show(0)
 
     def show(self, g: int):
@@ -291,7 +292,7 @@ def plot_equivariance(
         f"‖Φ(g·x) − g·Φ(x)‖ / ‖Φ(x)‖ = {err:.1e}",
         fontsize=10,
     )
-    return fig
+    return legible(fig)
 
 
 def _equivariance_panels(group: Group, index: int, inputs, in_kind: str, panels, cell: float):
@@ -391,4 +392,4 @@ def plot_restriction(x: Tensor, restriction: Restriction, channel: int = 0,
             clean_axes(ax)
             if j == 0:
                 ax.set_ylabel(f"channel {r}", fontsize=9)
-    return fig
+    return legible(fig)

@@ -25,6 +25,7 @@ from .style import (
     check_models,
     clean_axes,
     freeze_layout,
+    legible,
     grid_of_axes,
     to_array,
     turn_digit,
@@ -90,7 +91,7 @@ def plot_group_feature_maps(
             if c == 0 and rows > 1:
                 ax.set_ylabel(row_labels[r], fontsize=9)
     fig.colorbar(im, ax=axes, shrink=0.8, aspect=30 if rows > 2 else 12)
-    return fig
+    return legible(fig)
 
 
 
@@ -211,7 +212,7 @@ def plot_feature_maps(models: Mapping[str, nn.Module], digit: Tensor,
     for i, a in enumerate(next(iter(frames.values())).angles):
         _draw_feature_row(axes[i], frames, i, limits)
         axes[i, 0].set_ylabel(f"{a:.0f}°", fontsize=9, rotation=0, ha="right", va="center")
-    freeze_layout(fig)
+    legible(fig, layout=lambda: freeze_layout(fig))
     fig.frames = frames
     return fig
 
@@ -234,7 +235,7 @@ def feature_map_animation(models: Mapping[str, nn.Module], digit: Tensor,
     limits = _limits(frames)
     shown = _draw_feature_row(axes[0], frames, 0, limits)
     label = axes[0, 0].set_title("360° clockwise", fontsize=9)  # room for the text
-    freeze_layout(fig)
+    legible(fig, layout=lambda: freeze_layout(fig), bbox_inches=None)
 
     def draw(i: int):
         first = next(iter(frames.values()))
@@ -281,7 +282,7 @@ class FeatureMapPanel:
         self.shown = _draw_feature_row(axes[0], quarter, 0, self.limits)
         self.label = axes[0, 0].set_title("360° clockwise", fontsize=9)
         self.artists = [*self.shown, self.label]  # what show() moves
-        freeze_layout(self.fig)
+        legible(self.fig, layout=lambda: freeze_layout(self.fig), bbox_inches=None)
 
     def show(self, digit: Tensor, angle: float, layer: int = 1):
         """Draw ``layer``'s maps of ``digit`` turned by ``angle``; returns the frames drawn."""

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from .style import legible
 from ..groups import CyclicGroup, DihedralGroup, Group, coordinate_grid
 
 __all__ = ["group_label", "plot_cayley_table", "plot_grid_points"]
@@ -52,7 +53,7 @@ def plot_cayley_table(group: Group, ax=None, *, title: Optional[str] = None):
     ax.set_ylabel("left factor $g$")
     title = title or f"Cayley table of {group_label(group)}: $g \\cdot h$"
     ax.set_title(title, pad=30, fontsize=11)
-    fig.tight_layout()
+    legible(fig, layout=fig.tight_layout)
     return fig
 
 
@@ -102,5 +103,5 @@ def plot_grid_points(
         ax.tick_params(labelsize=8)
     axes[0][0].set_xlabel("x", fontsize=9)
     axes[0][0].set_ylabel("y (down)", fontsize=9)
-    fig.tight_layout()
+    legible(fig, layout=fig.tight_layout)
     return fig

@@ -22,6 +22,7 @@ from torch import Tensor
 from ..data import GOAT_PATH, ImageSource, load_image, rotate  # noqa: F401  (re-exported)
 from ..groups import CyclicGroup, coordinate_grid
 from ..kernels import transform_images
+from .style import legible
 
 __all__ = [
     "GOAT_CREDIT",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 #: Credit line to print wherever the goat photo is shown.
-GOAT_CREDIT = "Goat photo: from S. Keydana, Posit AI Blog (2023), CC BY 4.0"
+GOAT_CREDIT = "Goat photo: Marjan Blan on Unsplash, as used in S. Keydana, Posit AI Blog (2023)"
 
 
 def goat_path() -> Path:
@@ -259,7 +260,7 @@ def show_images(
         )
     ncols = min(n, 6) if ncols is None else max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    extra_h = (0.35 if suptitle else 0.0) + (0.25 if caption else 0.0)
+    extra_h = 0.35 if suptitle else 0.0
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + extra_h),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -281,10 +282,28 @@ def show_images(
             ax.set_title(titles[i], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle, fontsize=12)
+    legible(fig, layout=fig.tight_layout)  # at most the book's column, text 9 pt as shown
     if caption:
-        fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=7, color="0.35")
-    fig.tight_layout(rect=(0, 0.04 if caption else 0, 1, 1))
+        fig.tight_layout(rect=(0, add_caption(fig, caption), 1, 1))
     return fig
+
+
+def add_caption(fig, caption: str, fontsize: float = 9.0) -> float:
+    """Put ``caption`` (a credit, a note) under ``fig``, wrapped to its width, in grey.
+
+    The figure grows by the caption's lines; returns the fraction of its height they take
+    (the bottom of the ``rect`` for ``tight_layout``).
+    """
+    import textwrap
+
+    width, height = fig.get_size_inches()
+    per_line = max(20, int(width * 72 / (0.52 * fontsize)))  # characters that fit a line
+    lines = textwrap.wrap(caption, width=per_line)
+    extra = (len(lines) * 1.25 * fontsize + 4) / 72  # inches
+    fig.set_size_inches(width, height + extra)
+    fig.text(0.5, 0.5 * fontsize / 72 / (height + extra), "\n".join(lines), ha="center",
+             va="bottom", fontsize=fontsize, color="0.35", linespacing=1.25)
+    return extra / (height + extra)
 
 
 
@@ -312,5 +331,5 @@ def plot_digit_grid(images: Tensor, labels: Tensor, angles: Optional[Sequence[fl
         if angles is not None:
             title += f" · {float(angles[i]):.0f}°"
         ax.set_title(title, fontsize=9)
-    fig.tight_layout(pad=0.3)
+    legible(fig, layout=lambda: fig.tight_layout(pad=0.3))
     return fig

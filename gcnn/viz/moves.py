@@ -27,7 +27,7 @@ from ..groups import DihedralGroup, Group
 from ..kernels import transform_images
 from ..layers import LiftingConvolution
 from .groups import group_label
-from .style import to_array
+from .style import legible, to_array
 
 __all__ = [
     "ConvMovePanel",
@@ -82,7 +82,7 @@ class ConvMovePanel:
             ax.set_title(title, fontsize=10)
             ax.set_axis_off()
         self.heading = self.fig.suptitle(" ", fontsize=11)
-        self.fig.tight_layout()
+        legible(self.fig, layout=self.fig.tight_layout, bbox_inches=None)
         self.artists = self.images + [self.heading]
         self.error = 0.0
 
@@ -148,7 +148,7 @@ class GroupActionPanel:
         self.ax_h.set_axis_off()
         self.h_title = self.ax_h.set_title(" ", fontsize=10)
         self.marks: List = []
-        self.fig.tight_layout()
+        legible(self.fig, layout=self.fig.tight_layout, bbox_inches=None)
 
     def show(self, group: int, index: int) -> List:
         """Draw element ``index`` of ``groups[group]``; returns the artists on the figure."""
@@ -166,7 +166,8 @@ class GroupActionPanel:
         self.marks = [self.ax_h.annotate("", xy=pos[gh], xytext=pos[h], arrowprops=dict(
             arrowstyle="-|>", color="tab:red", shrinkA=11, shrinkB=11,
             connectionstyle="arc3,rad=0.25")) for h, gh in enumerate(row.tolist()) if gh != h]
-        self.marks += [self.ax_h.text(px, py, labels[h], ha="center", va="center", fontsize=10,
+        size = self.h_title.get_fontsize()  # as large as legible() made the headings
+        self.marks += [self.ax_h.text(px, py, labels[h], ha="center", va="center", fontsize=size,
                                       bbox=dict(boxstyle="circle", fc="white", ec="0.3"))
                        for h, (px, py) in enumerate(pos)]
         self.h_title.set_text(f"{group_label(G)}: h → {labels[index]} · h")
@@ -202,7 +203,7 @@ class LiftingPanel:
         for ax in axes:
             ax.set_axis_off()
         self.heading = self.fig.suptitle(" ", fontsize=11)
-        self.fig.tight_layout()
+        legible(self.fig, layout=self.fig.tight_layout, bbox_inches=None)
         self.artists = self.images + [self.heading]
 
     def maps(self, angle: float) -> Tensor:

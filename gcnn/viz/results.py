@@ -23,7 +23,8 @@ from torch import Tensor, nn
 
 from ..metrics import predict_proba
 from ..tables import runs_of
-from .style import MODEL_COLORS, as_digit, check_models, clean_axes, freeze_layout, turn_digit
+from .style import (MODEL_COLORS, as_digit, check_models, clean_axes, freeze_layout, legible,
+                    turn_digit)
 
 __all__ = [
     "plot_accuracy_vs_angle",
@@ -83,7 +84,7 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, fontsize=9,
               frameon=False)
     ax.grid(axis="y", color="0.92")
-    fig.tight_layout()
+    legible(fig, layout=fig.tight_layout)
     return fig
 
 
@@ -156,7 +157,7 @@ def plot_training_curves(metrics: Mapping[str, dict], *, width: float = 7.4,
     handles = ax_loss.get_legend_handles_labels()[0]
     handles.append(Line2D([], [], marker="o", ms=9, mfc="none", mew=1.5, color="0.3", lw=0))
     fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, legend_in / (height + legend_in), 1, 1))
+    legible(fig, layout=lambda: fig.tight_layout(rect=(0, legend_in / (height + legend_in), 1, 1)))
     fig.best_epochs = best_epochs
     return fig
 
@@ -194,6 +195,7 @@ def plot_confusion(cm: Tensor, title: Optional[str] = None, ax=None, highlight=(
     if title:
         ax.set_title(title, fontsize=10)
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label="% of the true digit (off-diagonal)")
+    legible(ax.figure)
     return ax
 
 
@@ -223,7 +225,7 @@ def plot_six_nine(x: Tensor, y: Tensor, count: int = 5, cell: float = 0.95):
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(label, fontsize=9, rotation=0, ha="right", va="center")
-    return fig
+    return legible(fig)
 
 
 
@@ -235,6 +237,7 @@ class PredictionPanels:
 
         self.names = list(names)
         n = len(self.names)
+        self.sep = "\n" if n > 2 else ": "  # more than two charts: the answer under the name
         self.fig, axes = plt.subplots(1, 1 + n, figsize=(panel * (1 + 1.35 * n), panel + 0.55),
                                       dpi=dpi, gridspec_kw={"width_ratios": [1] + [1.35] * n})
         self.ax_img, self.ax_bars = axes[0], list(axes[1:])
@@ -252,11 +255,11 @@ class PredictionPanels:
             ax.set_yticks([0, 0.5, 1])
             if i:
                 ax.set_yticklabels([])
-            self.titles.append(ax.set_title(f"{self.names[i]}: 0 (100 %)", fontsize=9))
+            self.titles.append(ax.set_title(f"{self.names[i]}{self.sep}0 (100 %)", fontsize=9))
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         self.ax_bars[0].set_ylabel("probability", fontsize=8)
-        freeze_layout(self.fig)
+        legible(self.fig, layout=lambda: freeze_layout(self.fig), bbox_inches=None)
 
     def update(self, image: Tensor, probs: Dict[str, Tensor], label: Optional[int], angle: float):
         self.shown.set_data(image.reshape(image.shape[-2:]).numpy())
@@ -269,7 +272,7 @@ class PredictionPanels:
                 bar.set_height(float(p[c]))
                 bar.set_alpha(1.0 if c == pred else 0.45)
             right = label is None or pred == int(label)
-            title.set_text(f"{name}: {pred} ({100 * float(p[pred]):.0f} %)")
+            title.set_text(f"{name}{self.sep}{pred} ({100 * float(p[pred]):.0f} %)")
             title.set_color("black" if right else "crimson")
         return [self.shown, self.img_title, *self.titles, *[b for bs in self.bars for b in bs]]
 

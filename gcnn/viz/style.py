@@ -8,7 +8,8 @@ colours, in the order they are given).
 from __future__ import annotations
 
 import io
-from typing import Dict, Mapping, Optional, Sequence
+import math
+from typing import Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -29,6 +30,11 @@ __all__ = [
     "check_models",
     "figure_png",
     "FramePNG",
+    "COLUMN_PX",
+    "MIN_TEXT_PX",
+    "rendered_text",
+    "smallest_text",
+    "legible",
 ]
 
 #: Colour map of kernels (signed; its scale is kept symmetric about 0).
@@ -151,3 +157,135 @@ class FramePNG:
         Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="PNG",
                                                                compress_level=1)
         return buf.getvalue()
+
+
+#: Width of the book's text column in CSS pixels (Chromium at 1280x800): a wider picture is
+#: scaled down to it, and its text with it.
+COLUMN_PX = 752
+#: The smallest text a reader should have to read, in CSS pixels at the rendered size (9 pt).
+MIN_TEXT_PX = 12.0
+
+
+def _drawn_texts(fig, dpi: float, placeholders: bool = False):
+    """Draw ``fig`` at ``dpi`` on an Agg renderer: the renderer and the texts actually drawn.
+
+    ``placeholders``: also blank texts (``" "``, a heading a later frame fills in)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.text import Text
+
+    drawn = []
+    text_draw = Text.draw
+
+    def record(self, renderer):
+        shown = self.get_text() if placeholders else self.get_text().strip()
+        if self.get_visible() and shown and self.figure is fig:
+            drawn.append(self)
+        return text_draw(self, renderer)
+
+    old_dpi = fig.dpi
+    fig.dpi = dpi  # as savefig does: layout and text extents at the saved dpi
+    try:
+        width, height = fig.get_size_inches() * dpi
+        renderer = RendererAgg(max(1, int(width)), max(1, int(height)), dpi)
+        Text.draw = record
+        try:
+            fig.draw(renderer)
+        finally:
+            Text.draw = text_draw
+        return renderer, list(dict.fromkeys(drawn))
+    finally:
+        fig.dpi = old_dpi
+
+
+def rendered_text(fig, *, dpi: Optional[float] = None, bbox_inches=None,
+                  pad_inches: Optional[float] = None, column_px: float = COLUMN_PX):
+    """Every visible text of ``fig`` at the size a reader sees it, smallest first.
+
+    ``fig`` saved at ``dpi`` (the figure's own by default) is an image ``natural`` pixels wide
+    (the whole figure, or its tight box and ``pad_inches`` around it for
+    ``bbox_inches="tight"``, as ``savefig`` and the notebook's inline backend crop it); the book
+    shows it at ``min(1, column_px / natural)`` of that, so a text of ``s`` points is
+    ``s * dpi / 72 * scale`` CSS pixels high.
+
+    Returns:
+        ``(texts, info)``: ``texts`` a list of ``(px, text)`` sorted by ``px``, ``info`` a dict
+        with ``natural_px`` (width, height), ``scale`` and ``dpi``.
+    """
+    import matplotlib
+
+    dpi = float(dpi or fig.dpi)
+    if dpi <= 0:  # "figure"
+        dpi = float(fig.dpi)
+    renderer, texts = _drawn_texts(fig, dpi)
+    width_in, height_in = fig.get_size_inches()
+    if bbox_inches == "tight":
+        pad = matplotlib.rcParams["savefig.pad_inches"] if pad_inches is None else pad_inches
+        old_dpi = fig.dpi
+        fig.dpi = dpi
+        try:
+            box = fig.get_tightbbox(renderer)
+        finally:
+            fig.dpi = old_dpi
+        width_in, height_in = box.width + 2 * pad, box.height + 2 * pad
+    elif bbox_inches is not None and hasattr(bbox_inches, "width"):
+        width_in, height_in = bbox_inches.width, bbox_inches.height
+    natural = (width_in * dpi, height_in * dpi)
+    scale = min(1.0, column_px / natural[0])
+    sized = sorted(((float(t.get_fontsize() * dpi / 72.0 * scale), t.get_text()) for t in texts),
+                   key=lambda pair: pair[0])
+    return sized, {"natural_px": natural, "scale": scale, "dpi": dpi}
+
+
+def smallest_text(fig, **kwargs):
+    """The smallest visible text of ``fig`` as the book shows it: ``(px, text)``.
+
+    ``px`` is in CSS pixels (``inf`` and ``""`` for a figure without text); the keywords are
+    those of :func:`rendered_text`.
+    """
+    texts, _ = rendered_text(fig, **kwargs)
+    return texts[0] if texts else (float("inf"), "")
+
+
+def legible(fig, *, layout: Optional[Callable[[], None]] = None, dpi: Optional[float] = None,
+            bbox_inches="tight", fit: bool = True, min_px: float = MIN_TEXT_PX,
+            column_px: float = COLUMN_PX, rounds: int = 4):
+    """Make every text of ``fig`` at least ``min_px`` CSS pixels as the book shows it.
+
+    ``fig`` is measured as :func:`rendered_text` does (saved at ``dpi``, cropped to its tight box
+    or not). A figure wider than the column is first made narrower (``fit``; same aspect, same
+    text in points), which the browser would otherwise do by shrinking it, text and all; then
+    every text still under ``min_px`` is raised to it (tick labels through their axis, so new
+    ticks match), texts large enough are left alone. Both change the figure's extent, so it is
+    measured again, up to ``rounds`` times. ``layout`` lays the figure out (for example
+    ``fig.tight_layout`` or ``lambda: freeze_layout(fig)``); it is called before each measure and
+    at the end (constrained layout needs none: it lays out at every draw). Returns ``fig``.
+    """
+    import matplotlib
+
+    pad = matplotlib.rcParams["savefig.pad_inches"] if bbox_inches == "tight" else 0.0
+    for _ in range(rounds):
+        if layout is not None:
+            layout()
+        _, info = rendered_text(fig, dpi=dpi, bbox_inches=bbox_inches, column_px=column_px)
+        if fit and info["scale"] < 0.995:
+            width, height = fig.get_size_inches()
+            content = info["natural_px"][0] / info["dpi"] - 2 * pad  # inches
+            factor = (column_px / info["dpi"] - 2 * pad) / content * 0.99
+            fig.set_size_inches(width * factor, height * factor)
+            continue
+        _, texts = _drawn_texts(fig, info["dpi"], placeholders=True)
+        px_per_pt = info["dpi"] / 72.0 * info["scale"]
+        small = [t for t in texts if t.get_fontsize() * px_per_pt < min_px]
+        if not small:
+            break
+        size = math.ceil(2 * min_px * 1.01 / px_per_pt) / 2  # in half points, a bit above
+        for ax in fig.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                labels = set(axis.get_ticklabels(which="both"))
+                if any(t in labels for t in small):
+                    axis.set_tick_params(which="both", labelsize=size)
+        for text in small:
+            text.set_fontsize(size)
+    if layout is not None:
+        layout()
+    return fig
