@@ -61,7 +61,8 @@ def macs_per_image(metrics: dict) -> int:
 def metrics_table(metrics: Mapping[str, dict]) -> str:
     """A markdown table of training runs, one row per ``{name: metrics.json contents}``.
 
-    Columns: upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates
+    Each row is one run, so the model cell names its seed ("CNN, seed 0"): a table of several
+    seeds of one model is :func:`seed_table`'s mean ± standard deviation, not this. Columns: upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates
     per image (:func:`macs_per_image`; "–" without a model config), best epoch (of how many),
     seconds per training epoch, and the device (with its thread count on the CPU).
     """
@@ -81,7 +82,9 @@ def metrics_table(metrics: Mapping[str, dict]) -> str:
         if device.startswith("cpu") and m.get("threads"):
             device += f", {m['threads']} thread" + ("s" if m["threads"] != 1 else "")
         macs = f"{macs_per_image(m) / 1e6:.1f} M" if "model_config" in m else "–"
-        row = (name, _pct(m["test_acc"]), _pct(m["rotated_test_acc"]),
+        seed = m.get("config", {}).get("seed")
+        label = name if seed is None else f"{name}, seed {seed}"
+        row = (label, _pct(m["test_acc"]), _pct(m["rotated_test_acc"]),
                f"{int(m['num_parameters']):,}", macs, best, "–" if sec is None else f"{sec:,.0f}",
                device)
         lines.append("| " + " | ".join(row) + " |")

@@ -32,11 +32,12 @@ def test_sweep_summary_splits_upright_level_and_turning_cost():
 
 
 def test_metrics_table_rows():
-    table = metrics_table({"CNN": _metrics(0.99), "GCNN (C4)": _metrics(0.98)})
+    table = metrics_table({"CNN": _seed(0.99, 0), "GCNN (C4)": _seed(0.98, 0)})
     lines = table.splitlines()
     assert len(lines) == 4 and lines[0].startswith("| model |")
-    assert lines[2] == "| CNN | 99.00 % | 49.50 % | 102,970 | – | 7 of 10 | 123 | cpu, 2 threads |"
-    assert lines[3].startswith("| GCNN (C4) | 98.00 %")
+    assert lines[2] == "| CNN, seed 0 | 99.00 % | 49.50 % | 102,970 | – | 7 of 10 | 123 | cpu, 2 threads |"
+    assert lines[3].startswith("| GCNN (C4), seed 0 | 98.00 %")
+    assert metrics_table({"CNN": _metrics(0.99)}).splitlines()[2].startswith("| CNN | 99.00 %")
 
 
 def test_macs_per_image_from_the_model_config():
