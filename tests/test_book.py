@@ -31,6 +31,7 @@ CHAPTERS = [
     "book/07_rotated_digits",
     "book/08_six_and_nine",
     "book/09_finer_groups",
+    "book/10_closing_the_gap",
 ]
 REFERENCE = ["book/reproducing", "book/api", "book/references"]
 

@@ -7,6 +7,7 @@
 * :mod:`gcnn.viz.moves`: a convolution under shifts and turns, a group acting, a lifting
   layer's maps of a turned picture (panels shared by animations and widgets);
 * :mod:`gcnn.viz.features`: feature maps on a group, and a network's maps of a turning digit;
+* :mod:`gcnn.viz.steerable`: the steerable kernel basis, and how each kernel method turns;
 * :mod:`gcnn.viz.results`: accuracy against the angle, confusions, 6s and 9s, predictions;
 * :mod:`gcnn.viz.style`: the colours and axes helpers they share.
 
@@ -54,6 +55,7 @@ from .images import (
     to_numpy_image,
     toy_image,
 )
+from .steerable import plot_kernel_methods, plot_steerable_basis
 from .results import (
     PredictionPanels,
     plot_accuracy_vs_angle,
@@ -80,6 +82,8 @@ __all__ = [
     # feature maps
     "plot_group_feature_maps", "FeatureFrames", "rotated_features", "plot_feature_maps",
     "feature_map_animation", "FeatureMapPanel",
+    # steerable kernels
+    "plot_steerable_basis", "plot_kernel_methods",
     # results
     "plot_accuracy_vs_angle", "plot_training_curves", "plot_confusion", "plot_six_nine",
     "plot_digit_predictions", "PredictionPanels", "probability_animation",
