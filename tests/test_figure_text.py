@@ -93,6 +93,15 @@ def test_kernels_and_layers():
           frames=True)
 
 
+def test_steerable():
+    check(viz.plot_steerable_basis(5))
+    check(viz.plot_steerable_basis(5, angle=22.5))
+    n = torch.ones(16, dtype=torch.float64)
+    check(viz.plot_kernel_methods({"interpolate": {"norm": 0.6 * n, "network": 0.4 * n},
+                                   "steerable": {"norm": n, "network": 0.1 * n}},
+                                  title="C16: kernels turned by each method"))
+
+
 def test_results(models, digits):
     images, labels = digits
     runs = {f"model {i}": fake_metrics(0.9) for i in range(3)}
