@@ -387,4 +387,8 @@ SHIPPED: Dict[str, PretrainedSpec] = _shipped(
     ("gcnn-c8-wide", "gcnn-c8-wide", 5, "the larger model: C8 group-equivariant CNN with 16 "
                                         "channels (turns by 45°, interpolated kernels), twice "
                                         "the C4 model's parameters, 4x its compute"),
+    ("gcnn-c4-bn-cosine", "c4-post-recipe-new", 10, "the post's C4 G-CNN (16 channels) with the "
+                                                    "new recipe: batch norm over the group axis "
+                                                    "and a cosine learning rate (10 epochs); "
+                                                    "also tested averaged over 0° and 45°"),
 )
