@@ -306,7 +306,6 @@ def add_caption(fig, caption: str, fontsize: float = 9.0) -> float:
     return extra / (height + extra)
 
 
-
 def plot_digit_grid(images: Tensor, labels: Tensor, angles: Optional[Sequence[float]] = None, *,
                     ncols: int = 8, size: float = 1.1):
     """Digits ``[N, 1, H, W]`` in rows of ``ncols``, titled with their label (and angle)."""
