@@ -63,8 +63,9 @@ def metrics_table(metrics: Mapping[str, dict]) -> str:
 
     Each row is one run, so the model cell names its seed ("CNN, seed 0"): a table of several
     seeds of one model is :func:`seed_table`'s mean ± standard deviation, not this. Columns:
-    upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates per image (:func:`macs_per_image`; "–" without a model config), best epoch (of how many),
-    seconds per training epoch, and the device (with its thread count on the CPU).
+    upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates per
+    image (:func:`macs_per_image`; "–" without a model config), best epoch (of how many), seconds
+    per training epoch, and the device (with its thread count on the CPU).
     """
     if not metrics:
         raise ValueError("metrics_table needs at least one run")
