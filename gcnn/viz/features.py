@@ -25,8 +25,8 @@ from .style import (
     check_models,
     clean_axes,
     freeze_layout,
-    legible,
     grid_of_axes,
+    legible,
     to_array,
     turn_digit,
 )

@@ -8,8 +8,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .style import legible
 from ..groups import CyclicGroup, DihedralGroup, Group, coordinate_grid
+from .style import legible
 
 __all__ = ["group_label", "plot_cayley_table", "plot_grid_points"]
 
