@@ -8,6 +8,8 @@ Runs are the contents of a training run's ``metrics.json`` (or of a shipped mode
 * :func:`seed_table`, :func:`mean_sd`: several seeds of each model as mean ± standard deviation;
 * :func:`sweep_summary`: a run's accuracy-vs-angle sweep in four numbers;
 * :func:`results_tables`: the README's two tables, runs of one recipe pooled over seeds;
+* :func:`cost_table`: what each point costs: parameters, MACs, recorded milliseconds per digit on
+  CPU and training time, beside the accuracies of every seed;
 * :func:`six_nine_table`: the 6/9 numbers of several runs, on upright and turned digits;
 * :func:`schedule_table`: :func:`gcnn.builders.schedule_report` results (the static twin of
   :func:`gcnn.widgets.schedule_widget`).
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from typing import List, Mapping, NamedTuple, Sequence
+from typing import List, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -39,6 +41,8 @@ __all__ = [
     "schedule_table",
     "report_html",
     "six_nine_table",
+    "timing_key",
+    "cost_table",
 ]
 
 
@@ -304,6 +308,70 @@ def _orbit_run(m: dict) -> dict:
     orbit = m["orbit_average"]
     return {**m, **orbit, "orbit_angles": orbit["angles"],
             "forward_passes": orbit["forward_passes"]}
+
+
+def timing_key(name: str, angles: Optional[Sequence[float]] = None) -> str:
+    """The key of a model in a timing record: ``gcnn-c4``, ``gcnn-c4 averaged over 0, 45``."""
+    if not angles:
+        return name
+    return f"{name} averaged over " + ", ".join(f"{float(a):g}" for a in angles)
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _ms(entry: Optional[dict], batch: str) -> str:
+    return "–" if entry is None else f"{entry[batch]['median']:.2f}"
+
+
+def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = None) -> str:
+    """What each point costs: ``{name: [metrics of each seed]}`` as a markdown table.
+
+    One row per model and, when its runs were tested averaged over turns (``test_orbit``), one
+    more for that. Columns: seeds, upright and fixed-rotated test accuracy (mean ± sd over the
+    seeds, %), parameters, forward passes per digit, multiply-accumulates per 28x28 digit (all
+    passes), milliseconds per digit on CPU at batch 1 and at the record's large batch, and the
+    training time of one seed (epochs x mean seconds per epoch, the device of the runs).
+
+    ``timings`` is a record of ``benchmarks/inference.py --write``
+    (:func:`gcnn.pretrained.inference_timings`); its keys are :func:`timing_key`. A model it
+    does not hold shows "–" for its times; without ``timings`` the two columns are left out.
+    """
+    if not runs:
+        raise ValueError("cost_table needs at least one model")
+    big = f"batch_{timings['batch']}" if timings else None
+    head = ["model", "seeds", "upright test (%)", "rotated test (%)", "parameters",
+            "passes", "MACs / digit"]
+    if timings:
+        head += ["ms / digit, batch 1", f"ms / digit, batch {timings['batch']}"]
+    head += ["training / seed"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * (len(head) - 1))
+             + "|"]
+    for name, ms in runs.items():
+        ms = runs_of(name, ms)
+        train = _minutes(float(np.mean([m["seconds_per_epoch"] * len(m["history"])
+                                        for m in ms])))
+        train += f" ({_where(ms)})"
+        variants = [(name, None, ms)]
+        if all("orbit_average" in m for m in ms):
+            angles = ms[0]["orbit_average"]["angles"]
+            label = f"{name}, averaged over " + ", ".join(f"{a:g}°" for a in angles)
+            variants.append((label, angles, [_orbit_run(m) for m in ms]))
+        for label, angles, rs in variants:
+            passes = rs[0].get("forward_passes", 1)
+            row = [label, ", ".join(str(m["config"]["seed"]) for m in rs),
+                   mean_sd([m["test_acc"] for m in rs], digits=2),
+                   mean_sd([m["rotated_test_acc"] for m in rs]),
+                   f"{rs[0]['num_parameters']:,}", str(passes),
+                   f"{macs_per_image(rs[0]) / 1e6:.1f} M"]
+            if timings:
+                entry = timings["models"].get(timing_key(name, angles))
+                row += [_ms(entry, "batch_1"), _ms(entry, big)]
+            row.append(train)
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def report_html(r: ScheduleReport) -> str:

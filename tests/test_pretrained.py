@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gcnn import data
+from gcnn import OrbitAverage, data
 from gcnn.checkpoint import CheckpointError, load_model
 from gcnn.experiments import EXPERIMENTS, TrainConfig, with_config_defaults
 from gcnn.metrics import evaluate
@@ -177,6 +177,12 @@ def test_shipped_model_reproduces_its_recorded_accuracy(name, root):
     assert abs(acc - metrics["rotated_test_acc_first2000"]) <= 0.005, (
         f"{name}: {acc:.4f} on the first 2,000 fixed-rotated digits, but its metrics say "
         f"{metrics['rotated_test_acc_first2000']:.4f}")
+    orbit = metrics.get("orbit_average")
+    if orbit:                    # and averaged over the turns it was tested with
+        averaged = evaluate(OrbitAverage(model, orbit["angles"]), x[:2000], y[:2000])
+        assert abs(averaged - orbit["rotated_test_acc_first2000"]) <= 0.005, (
+            f"{name} averaged over {orbit['angles']}: {averaged:.4f} on the first 2,000 "
+            f"fixed-rotated digits, but its metrics say {orbit['rotated_test_acc_first2000']:.4f}")
     assert path.stat().st_size < 1_000_000 and PRETRAINED_DIR == path.parent
 
 

@@ -99,3 +99,36 @@ def test_results_tables_name_the_recipe_and_add_a_row_for_the_orbit_average():
     single = macs_per_image(new)
     assert len(orbit) == 2 and f"| {2 * single / 1e6:.1f} M |" in orbit[0]
     assert "| 99.50 |" in orbit[0]
+
+
+def _costed(acc0: float, seed: int, orbit: bool) -> dict:
+    m = {**_seed(acc0, seed), "model_config": model_config("gcnn", "C4"),
+         "history": [{"epoch": e} for e in range(1, 11)], "seconds_per_epoch": 120.0}
+    if orbit:
+        m["orbit_average"] = {"test_acc": acc0 - 0.01, "rotated_test_acc": acc0 - 0.02,
+                              "angles": [0.0, 45.0], "forward_passes": 2}
+    return m
+
+
+def test_cost_table_one_row_per_model_and_orbit_average_with_recorded_times():
+    from gcnn.tables import cost_table, timing_key
+
+    runs = {"new": [_costed(0.99, 0, True), _costed(0.98, 1, True)],
+            "post": [_costed(0.97, 0, False)]}
+    timings = {"batch": 500, "models": {
+        "new": {"forward_passes": 1, "batch_1": {"median": 4.0}, "batch_500": {"median": 2.5}},
+        timing_key("new", [0.0, 45.0]): {"forward_passes": 2, "batch_1": {"median": 8.25},
+                                          "batch_500": {"median": 5.0}}}}
+    assert timing_key("new", [0.0, 45.0]) == "new averaged over 0, 45"
+    lines = cost_table(runs, timings).splitlines()
+    assert "ms / digit, batch 500" in lines[0] and len(lines) == 2 + 3
+    new, orbit, post = lines[2:]
+    single = macs_per_image(runs["post"][0])
+    assert new.startswith("| new | 0, 1 | 98.50 ± 0.71 |") and "| 4.00 | 2.50 |" in new
+    assert orbit.startswith("| new, averaged over 0°, 45° | 0, 1 | 97.50 ± 0.71 |")
+    assert f"| 2 | {2 * single / 1e6:.1f} M | 8.25 | 5.00 |" in orbit
+    assert "| – | – |" in post                          # not in the record: no time shown
+    assert "20 min (cpu, 2 thread(s))" in post           # 10 epochs x 120 s
+    assert "ms / digit" not in cost_table(runs).splitlines()[0]
+    with pytest.raises(ValueError, match="at least one model"):
+        cost_table({})

@@ -66,6 +66,7 @@ __all__ = [
     "seed_metrics",
     "export_seed_metrics",
     "load_run",
+    "inference_timings",
 ]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
@@ -142,6 +143,23 @@ def pretrained_metrics(name: str, directory: Union[str, Path, None] = None) -> d
     path = pretrained_path(name, directory).with_suffix(".json")
     if not path.is_file():
         raise _missing(path, name)
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def inference_timings(directory: Union[str, Path, None] = None) -> dict:
+    """The recorded milliseconds per digit of shipped models (``gcnn/pretrained/inference.json``).
+
+    Written by ``python benchmarks/inference.py --write`` (see ``benchmarks/README.md``): the
+    command, date, machine and thread count of the run, and under ``"models"`` one entry per
+    model (``"gcnn-c4"``, ``"gcnn-c4 averaged over 0, 45"``) with its ``"forward_passes"`` and the
+    median, min and max milliseconds per digit at batch 1 (``"batch_1"``) and at the large batch
+    (``"batch_500"``). Books and tables show these recorded numbers rather than timing a page.
+    """
+    path = Path(directory or PRETRAINED_DIR) / "inference.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; record it with "
+                                f"`python benchmarks/inference.py --write`")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
