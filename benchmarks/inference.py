@@ -93,11 +93,22 @@ def measure(names: List[str], batch: int, repeats: int, warmup: int, calls: int)
     return results
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what :mod:`platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def machine() -> dict:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"python": platform.python_version(), "torch": torch.__version__,
             "platform": f"{platform.machine()} {platform.system()}",
-            "cpu": platform.processor() or "unknown", "cores_visible": os.cpu_count(),
+            "cpu": cpu_name(), "cores_visible": os.cpu_count(),
             "threads": torch.get_num_threads(),
             "load_average_at_start": None if load is None else round(load, 2)}
 
