@@ -270,6 +270,8 @@ def test_a_scheduled_run_resumes_bit_for_bit(schedule, norm, orbit, root, tmp_pa
     assert evaluate(model, x[:100], y[:100]) == averaged["test_acc"]
     rx, ry = data.fixed_rotated_test_set(root)
     assert evaluate(model, rx[:2000], ry[:2000]) == averaged["rotated_test_acc_first2000"]
+    vx, vy = data.val_set(root)          # upright validation: where models are chosen
+    assert evaluate(model, vx[:100], vy[:100]) == averaged["val_acc"]
 
 
 def test_a_finished_run_is_tested_again_in_an_orbit_average(full_run, root, tmp_path):

@@ -133,12 +133,17 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
 
 def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
     """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep; with
-    ``cfg.test_orbit`` the same again for the model averaged over those turns."""
+    ``cfg.test_orbit`` the same again for the model averaged over those turns, and that model's
+    accuracy on the upright validation split (``"val_acc"``: what a choice between plain and
+    averaged models may look at)."""
     result = _test(model, cfg, root, progress)
     if cfg.test_orbit is not None:
         wrapped = OrbitAverage(model, cfg.test_orbit)
+        val_x, val_y = _subset(data.val_set(root), cfg.eval_subset)
         result["orbit_average"] = {"angles": list(wrapped.angles),
                                    "forward_passes": wrapped.cost,
+                                   # the upright validation split, on which models are chosen
+                                   "val_acc": evaluate(wrapped, val_x, val_y),
                                    **_test(wrapped, cfg, root, progress)}
     return result
 
