@@ -10,6 +10,8 @@ Runs are the contents of a training run's ``metrics.json`` (or of a shipped mode
 * :func:`results_tables`: the README's two tables, runs of one recipe pooled over seeds;
 * :func:`cost_table`: what each point costs: parameters, MACs, recorded milliseconds per digit on
   CPU and training time, beside the accuracies of every seed;
+* :func:`choose_best`, :func:`candidate_table`: issue #17's choice of the best model among
+  candidates, on upright validation accuracy only, within a compute and training budget;
 * :func:`six_nine_table`: the 6/9 numbers of several runs, on upright and turned digits;
 * :func:`schedule_table`: :func:`gcnn.builders.schedule_report` results (the static twin of
   :func:`gcnn.widgets.schedule_widget`).
@@ -43,6 +45,11 @@ __all__ = [
     "six_nine_table",
     "timing_key",
     "cost_table",
+    "BEST_BUDGET",
+    "val_acc_as_used",
+    "within_budget",
+    "choose_best",
+    "candidate_table",
 ]
 
 
@@ -371,6 +378,87 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
                 row += [_ms(entry, "batch_1"), _ms(entry, big)]
             row.append(train)
             lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+#: The best model's budget (issue #17), against the post's C4 G-CNN: at most 16 times its
+#: multiply-accumulates per digit at inference (every pass counted), and at most 2 hours of
+#: training per seed on the book's 2-core CPU.
+BEST_BUDGET = {"macs_vs_post": 16.0, "hours_per_seed": 2.0}
+
+
+def val_acc_as_used(m: dict) -> float:
+    """A run's upright validation accuracy as its model is used: averaged over its
+    ``test_orbit`` when it has one (``orbit_average.val_acc``), else the kept epoch's.
+
+    Raises:
+        KeyError: an orbit-averaged run tested before that accuracy was recorded (test it
+            again: ``python -m gcnn.train ...its command... --resume``).
+    """
+    orbit = m.get("orbit_average")
+    if orbit is None:
+        return m["best_val_acc"]
+    if "val_acc" not in orbit:
+        raise KeyError(f"the run {m.get('command', '?')!r} has no upright validation accuracy "
+                       f"for its orbit average; test it again with --resume")
+    return orbit["val_acc"]
+
+
+def _passes(m: dict) -> int:
+    return m["orbit_average"]["forward_passes"] if "orbit_average" in m else 1
+
+
+def _train_hours(ms: Sequence[dict]) -> float:
+    return float(np.mean([m["seconds_per_epoch"] * len(m["history"]) for m in ms])) / 3600
+
+
+def within_budget(ms: Sequence[dict], post_macs: int) -> bool:
+    """Whether runs of one candidate fit :data:`BEST_BUDGET` (``post_macs``: the post's MACs)."""
+    macs = macs_per_image(ms[0]) * _passes(ms[0])
+    return (macs <= BEST_BUDGET["macs_vs_post"] * post_macs
+            and _train_hours(ms) <= BEST_BUDGET["hours_per_seed"])
+
+
+def choose_best(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
+    """The candidate with the highest mean upright validation accuracy as used
+    (:func:`val_acc_as_used`) among those :func:`within_budget`; no test set is looked at.
+
+    Raises:
+        ValueError: no candidates, or none within the budget.
+    """
+    fitting = {name: float(np.mean([val_acc_as_used(m) for m in runs_of(name, ms)]))
+               for name, ms in runs.items() if within_budget(runs_of(name, ms), post_macs)}
+    if not fitting:
+        raise ValueError(f"no candidate within the budget {BEST_BUDGET} among {list(runs)}")
+    return max(fitting, key=fitting.get)
+
+
+def candidate_table(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
+    """Issue #17's candidates ``{name: [metrics of each seed]}`` and the one
+    :func:`choose_best` picks, as a markdown table.
+
+    Columns: seeds, forward passes, MACs per digit (all passes) against ``post_macs``, training
+    time per seed, upright validation accuracy of one pass and as used (mean over the seeds),
+    whether it fits :data:`BEST_BUDGET`, and the choice. Only validation numbers: the test
+    results of the chosen model are shown elsewhere, after the choice.
+    """
+    if not runs:
+        raise ValueError("candidate_table needs at least one candidate")
+    chosen = choose_best(runs, post_macs)
+    lines = ["| candidate | seeds | passes | MACs / digit | training / seed "
+             "| upright val., one pass (%) | upright val., as used (%) | within budget | chosen |",
+             "|:--|--:|--:|--:|--:|--:|--:|:-:|:-:|"]
+    for name, ms in runs.items():
+        ms = runs_of(name, ms)
+        macs = macs_per_image(ms[0]) * _passes(ms[0])
+        lines.append(
+            f"| {name} | {', '.join(str(m['config']['seed']) for m in ms)} | {_passes(ms[0])} "
+            f"| {macs / 1e6:.0f} M ({macs / post_macs:.1f}x) "
+            f"| {_minutes(_train_hours(ms) * 3600)} "
+            f"| {mean_sd([m['best_val_acc'] for m in ms], digits=2)} "
+            f"| {mean_sd([val_acc_as_used(m) for m in ms], digits=2)} "
+            f"| {'yes' if within_budget(ms, post_macs) else 'no'} "
+            f"| {'**chosen**' if name == chosen else ''} |")
     return "\n".join(lines)
 
 

@@ -132,3 +132,29 @@ def test_cost_table_one_row_per_model_and_orbit_average_with_recorded_times():
     assert "ms / digit" not in cost_table(runs).splitlines()[0]
     with pytest.raises(ValueError, match="at least one model"):
         cost_table({})
+
+
+def test_the_best_model_is_chosen_on_upright_validation_as_used_within_the_budget():
+    from gcnn.tables import candidate_table, choose_best, val_acc_as_used
+
+    post = macs_per_image({"model_config": model_config("gcnn", "C4")})
+    plain = {**_costed(0.99, 0, False), "best_val_acc": 0.991}
+    averaged = {**_costed(0.99, 0, True), "best_val_acc": 0.995}
+    averaged["orbit_average"]["val_acc"] = 0.989         # averaging costs upright accuracy
+    slow = {**_costed(0.99, 0, False), "best_val_acc": 0.999, "seconds_per_epoch": 3600.0}
+    assert val_acc_as_used(averaged) == 0.989 and val_acc_as_used(plain) == 0.991
+    runs = {"plain": [plain], "averaged": [averaged], "slow": [slow]}
+    # "averaged" is best in one pass, but it is used averaged; "slow" trains 10 h per seed
+    assert choose_best(runs, post) == "plain"
+    lines = candidate_table(runs, post).splitlines()
+    assert lines[2].startswith("| plain | 0 | 1 | 89 M (1.0x) | 20 min | 99.10 | 99.10 | yes")
+    assert lines[2].endswith("| **chosen** |")
+    assert lines[3].startswith("| averaged | 0 | 2 | 179 M (2.0x) | 20 min | 99.50 | 98.90 |")
+    assert "| 10 h 00 min |" in lines[4] and "| no |" in lines[4]
+    # the test sets never enter the choice
+    assert "test" not in candidate_table(runs, post)
+    with pytest.raises(ValueError, match="no candidate within the budget"):
+        choose_best({"slow": [slow]}, post)
+    old = {**averaged, "orbit_average": {"angles": [0.0, 45.0], "forward_passes": 2}}
+    with pytest.raises(KeyError, match="--resume"):
+        val_acc_as_used(old)
