@@ -340,7 +340,8 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
     more for that. Columns: seeds, upright and fixed-rotated test accuracy (mean ± sd over the
     seeds, %), parameters, forward passes per digit, multiply-accumulates per 28x28 digit (all
     passes), milliseconds per digit on CPU at batch 1 and at the record's large batch, and the
-    training time of one seed (epochs x mean seconds per epoch, the device of the runs).
+    training time of one seed (epochs x the median seconds of an epoch, mean over the seeds;
+    the device of the runs).
 
     ``timings`` is a record of ``benchmarks/inference.py --write``
     (:func:`gcnn.pretrained.inference_timings`); its keys are :func:`timing_key`. A model it
@@ -358,8 +359,7 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
              + "|"]
     for name, ms in runs.items():
         ms = runs_of(name, ms)
-        train = _minutes(float(np.mean([m["seconds_per_epoch"] * len(m["history"])
-                                        for m in ms])))
+        train = _minutes(_train_hours(ms) * 3600)
         train += f" ({_where(ms)})"
         variants = [(name, None, ms)]
         if all("orbit_average" in m for m in ms):
@@ -409,7 +409,12 @@ def _passes(m: dict) -> int:
 
 
 def _train_hours(ms: Sequence[dict]) -> float:
-    return float(np.mean([m["seconds_per_epoch"] * len(m["history"]) for m in ms])) / 3600
+    """Hours of training per seed: epochs x the median seconds of an epoch, mean over the seeds
+    (the median, because an epoch during which the run was paused or shared the machine with a
+    book build counts in the mean but says nothing about the recipe's cost)."""
+    return float(np.mean([len(m["history"]) * float(np.median([h["seconds"] for h in
+                                                                m["history"]]))
+                          for m in ms])) / 3600
 
 
 def within_budget(ms: Sequence[dict], post_macs: int) -> bool:

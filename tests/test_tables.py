@@ -103,7 +103,8 @@ def test_results_tables_name_the_recipe_and_add_a_row_for_the_orbit_average():
 
 def _costed(acc0: float, seed: int, orbit: bool) -> dict:
     m = {**_seed(acc0, seed), "model_config": model_config("gcnn", "C4"),
-         "history": [{"epoch": e} for e in range(1, 11)], "seconds_per_epoch": 120.0}
+         "history": [{"epoch": e, "seconds": 120.0} for e in range(1, 11)],
+         "seconds_per_epoch": 120.0}
     if orbit:
         m["orbit_average"] = {"test_acc": acc0 - 0.01, "rotated_test_acc": acc0 - 0.02,
                               "angles": [0.0, 45.0], "forward_passes": 2}
@@ -129,6 +130,9 @@ def test_cost_table_one_row_per_model_and_orbit_average_with_recorded_times():
     assert f"| 2 | {2 * single / 1e6:.1f} M | 8.25 | 5.00 |" in orbit
     assert "| – | – |" in post                          # not in the record: no time shown
     assert "20 min (cpu, 2 thread(s))" in post           # 10 epochs x 120 s
+    paused = {**runs["post"][0], "history": [{"epoch": 1, "seconds": 2000.0}]
+              + runs["post"][0]["history"][1:]}            # one epoch paused half an hour
+    assert "20 min (cpu" in cost_table({"post": [paused]})   # the median epoch
     assert "ms / digit" not in cost_table(runs).splitlines()[0]
     with pytest.raises(ValueError, match="at least one model"):
         cost_table({})
@@ -141,7 +145,9 @@ def test_the_best_model_is_chosen_on_upright_validation_as_used_within_the_budge
     plain = {**_costed(0.99, 0, False), "best_val_acc": 0.991}
     averaged = {**_costed(0.99, 0, True), "best_val_acc": 0.995}
     averaged["orbit_average"]["val_acc"] = 0.989         # averaging costs upright accuracy
-    slow = {**_costed(0.99, 0, False), "best_val_acc": 0.999, "seconds_per_epoch": 3600.0}
+    slow = _costed(0.99, 0, False)
+    slow = {**slow, "best_val_acc": 0.999,
+            "history": [{**h, "seconds": 3600.0} for h in slow["history"]]}
     assert val_acc_as_used(averaged) == 0.989 and val_acc_as_used(plain) == 0.991
     runs = {"plain": [plain], "averaged": [averaged], "slow": [slow]}
     # "averaged" is best in one pass, but it is used averaged; "slow" trains 10 h per seed
