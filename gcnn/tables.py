@@ -340,8 +340,8 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
     more for that. Columns: seeds, upright and fixed-rotated test accuracy (mean ± sd over the
     seeds, %), parameters, forward passes per digit, multiply-accumulates per 28x28 digit (all
     passes), milliseconds per digit on CPU at batch 1 and at the record's large batch, and the
-    training time of one seed (epochs x the median seconds of an epoch, mean over the seeds;
-    the device of the runs).
+    training time of one seed (epochs x the median seconds of an epoch, mean over the seeds, on
+    the device the runs record: see :func:`results_tables`).
 
     ``timings`` is a record of ``benchmarks/inference.py --write``
     (:func:`gcnn.pretrained.inference_timings`); its keys are :func:`timing_key`. A model it
@@ -350,17 +350,15 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
     if not runs:
         raise ValueError("cost_table needs at least one model")
     big = f"batch_{timings['batch']}" if timings else None
-    head = ["model", "seeds", "upright test (%)", "rotated test (%)", "parameters",
-            "passes", "MACs / digit"]
+    head = ["model", "seeds", "upright (%)", "turned (%)", "parameters", "passes", "MACs"]
     if timings:
-        head += ["ms / digit, batch 1", f"ms / digit, batch {timings['batch']}"]
-    head += ["training / seed"]
+        head += ["ms, batch 1", f"ms, batch {timings['batch']}"]
+    head += ["training"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * (len(head) - 1))
              + "|"]
     for name, ms in runs.items():
         ms = runs_of(name, ms)
         train = _minutes(_train_hours(ms) * 3600)
-        train += f" ({_where(ms)})"
         variants = [(name, None, ms)]
         if all("orbit_average" in m for m in ms):
             angles = ms[0]["orbit_average"]["angles"]
