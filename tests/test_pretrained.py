@@ -224,3 +224,40 @@ def test_every_shipped_command_repeats_the_recipe_its_model_records(name):
     assert check_export(name, dataclasses.asdict(cfg)) == []
     with pytest.raises(ValueError, match="'seed': \\(0, 1\\)"):
         check_export(name, dataclasses.asdict(dataclasses.replace(cfg, seed=1)))
+
+
+def _ship(tmp_path: Path, *names: str) -> Path:
+    """Copies of shipped models (weights, metrics, other seeds' metrics) in ``tmp_path``."""
+    import shutil
+
+    (tmp_path / "seeds").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        for suffix in (".pt", ".json"):
+            shutil.copy(PRETRAINED_DIR / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+        for seed in (PRETRAINED_DIR / "seeds").glob(f"{name}-s*.json"):
+            shutil.copy(seed, tmp_path / "seeds" / seed.name)
+    return tmp_path
+
+
+def test_best_is_chosen_among_the_shipped_candidates_and_used_as_it_was_chosen(tmp_path):
+    from gcnn.pretrained import best_name
+
+    with pytest.raises(ValueError, match="no candidate"):
+        best_name(_ship(tmp_path / "none", "gcnn-c4"))  # the post's model is no candidate
+    folder = _ship(tmp_path / "one", "gcnn-c4", "gcnn-c4-bn-cosine")
+    assert best_name(folder) == "gcnn-c4-bn-cosine"
+    assert pretrained_metrics("best", folder) == pretrained_metrics("gcnn-c4-bn-cosine", folder)
+    assert len(seed_metrics("best", folder)) == len(seed_metrics("gcnn-c4-bn-cosine", folder))
+    best = pretrained("best", directory=folder)
+    assert isinstance(best, OrbitAverage) and best.angles == [0.0, 45.0]   # its test orbit
+
+
+def test_the_shipped_best_model_reproduces_its_recorded_accuracy_as_used(root):
+    from gcnn.pretrained import best_name
+
+    name = best_name()
+    metrics = pretrained_metrics(name)
+    recorded = metrics.get("orbit_average", metrics)     # as used: averaged when it has an orbit
+    x, y = data.fixed_rotated_test_set(root)
+    acc = evaluate(pretrained("best"), x[:2000], y[:2000])
+    assert abs(acc - recorded["rotated_test_acc_first2000"]) <= 0.005, (name, acc)

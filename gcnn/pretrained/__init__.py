@@ -19,6 +19,12 @@ Other seeds of a model's command ship as metrics only (no weights), in
 Add one with :func:`export_seed_metrics` (``python -m gcnn.pretrained add-seed RUN_DIR NAME``);
 the run must have the shipped run's exact settings but its seed.
 
+``"best"`` names issue #17's best model: of the shipped candidates (the experiments of the set
+``"recipe"``, :data:`gcnn.experiments.SETS`), the one :func:`gcnn.tables.choose_best` picks on
+upright validation accuracy alone, within the budget; :func:`best_name` says which.
+``pretrained("best")`` returns it as it is used: wrapped in :class:`gcnn.OrbitAverage` over its
+``test_orbit`` when it has one (log-probabilities out, not logits).
+
 ``gcnn.pretrained`` is this module and is itself callable: ``gcnn.pretrained("gcnn-c4")`` is
 :func:`pretrained`, and ``gcnn.pretrained.PRETRAINED`` is the registry. Which models ship, and
 the command that makes each, is written once, in :data:`gcnn.experiments.SHIPPED`.
@@ -46,6 +52,7 @@ from ..checkpoint import (
     write_json_atomic,
 )
 from ..experiments import (
+    SETS,
     SHIPPED,
     PretrainedSpec,
     TrainConfig,
@@ -53,6 +60,7 @@ from ..experiments import (
     differences_besides_seed,
     with_config_defaults,
 )
+from ..invariance import OrbitAverage
 
 __all__ = [
     "PRETRAINED",
@@ -67,6 +75,8 @@ __all__ = [
     "export_seed_metrics",
     "load_run",
     "inference_timings",
+    "BEST",
+    "best_name",
 ]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
@@ -79,14 +89,44 @@ SEEDS_SUBDIR = "seeds"
 PRETRAINED: Dict[str, PretrainedSpec] = SHIPPED
 
 
+#: The name of issue #17's best model among the shipped candidates (:func:`best_name`).
+BEST = "best"
+
+
+def best_name(directory: Union[str, Path, None] = None) -> str:
+    """The shipped model ``"best"`` stands for: :func:`gcnn.tables.choose_best` over every
+    shipped seed of the shipped candidates (experiments of the set ``"recipe"``), with the
+    post's C4 G-CNN (``"gcnn-c4"``) as the unit of compute. Only upright validation accuracy
+    enters the choice.
+
+    Raises:
+        ValueError: no candidate is shipped, or none fits the budget.
+    """
+    from ..tables import choose_best, macs_per_image   # tables -> builders; no cycle at import
+
+    candidates = {name: seed_metrics(name, directory) for name in sorted(PRETRAINED)
+                  if PRETRAINED[name].experiment in SETS["recipe"]
+                  and pretrained_path(name, directory).with_suffix(".json").is_file()}
+    if not candidates:
+        raise ValueError(f"no candidate for {BEST!r} is shipped (experiments of the set "
+                         f"'recipe': {SETS['recipe']})")
+    return choose_best(candidates, macs_per_image(pretrained_metrics("gcnn-c4", directory)))
+
+
+def _resolve(name: str, directory: Union[str, Path, None] = None) -> str:
+    return best_name(directory) if name == BEST else name
+
+
 def _spec(name: str) -> PretrainedSpec:
     if name not in PRETRAINED:
-        raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(PRETRAINED)}")
+        raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(PRETRAINED)} "
+                         f"and {BEST!r}")
     return PRETRAINED[name]
 
 
 def pretrained_path(name: str, directory: Union[str, Path, None] = None) -> Path:
     """Where the weights of ``name`` live (``gcnn/pretrained/NAME.pt`` unless ``directory``)."""
+    name = _resolve(name, directory)
     _spec(name)
     return Path(directory or PRETRAINED_DIR) / f"{name}.pt"
 
@@ -122,13 +162,20 @@ def pretrained(name: str, device: Union[str, torch.device] = "cpu",
     """The pretrained model ``name`` (``"cnn"``, ``"gcnn-c4"``), in eval mode on ``device``.
 
     Inputs are ``[B, 1, 28, 28]`` floats in ``[0, 1]`` (no normalisation); outputs ``[B, 10]``
-    logits.
+    logits. ``"best"`` is the model :func:`best_name` names, as it is used: averaged over its
+    ``test_orbit`` by :class:`gcnn.OrbitAverage` when it has one (then the outputs are the
+    averaged log-probabilities).
 
     Raises:
         ValueError: an unknown name (the message lists the known ones).
         FileNotFoundError: the weights were not made yet (the message gives the command).
         CheckpointError: the file is corrupt or holds another kind of model.
     """
+    if name == BEST:
+        name = best_name(directory)
+        model = pretrained(name, device, directory)
+        orbit = pretrained_metrics(name, directory)["config"].get("test_orbit")
+        return OrbitAverage(model, orbit).eval() if orbit else model
     path = pretrained_path(name, directory)
     if not path.is_file():
         raise _missing(path, name)
@@ -140,6 +187,7 @@ def pretrained(name: str, device: Union[str, torch.device] = "cpu",
 
 def pretrained_metrics(name: str, directory: Union[str, Path, None] = None) -> dict:
     """The ``metrics.json`` of the run that produced ``name`` (``gcnn/pretrained/NAME.json``)."""
+    name = _resolve(name, directory)
     path = pretrained_path(name, directory).with_suffix(".json")
     if not path.is_file():
         raise _missing(path, name)
@@ -216,6 +264,7 @@ def seed_metrics(name: str, directory: Union[str, Path, None] = None) -> List[di
         ValueError: an unknown name, or a seed file trained with other settings.
         FileNotFoundError: the shipped model's metrics are missing.
     """
+    name = _resolve(name, directory)
     shipped = pretrained_metrics(name, directory)
     runs = [shipped]
     for file in _seed_files(name, directory):
