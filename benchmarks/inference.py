@@ -2,7 +2,7 @@
 
     python benchmarks/inference.py                     # chapter 10's models, one thread
     python benchmarks/inference.py --models cnn gcnn-c4 --repeats 30
-    python benchmarks/inference.py --write             # record them for chapter 10's cost table
+    python benchmarks/inference.py --write             # record them for chapter 11's cost table
 
 For every model named (shipped names, :func:`gcnn.pretrained`), and for the same model averaged
 over the input turns it was tested with (its ``test_orbit``, :class:`gcnn.OrbitAverage`), it
@@ -17,7 +17,7 @@ so the models are compared under the same load. The digits are MNIST test digits
 ``GCNN_DATA`` has them, else random pictures (the time does not depend on the pixels).
 
 ``--write [PATH]`` records the medians, the machine, the thread count and this command in
-``gcnn/pretrained/inference.json``, which :func:`gcnn.tables.cost_table` reads: the book shows
+``gcnn/pretrained/inference.json``, which :func:`gcnn.selection.cost_table` reads: the book shows
 recorded numbers, never a time taken while the page was built.
 """
 
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import gcnn  # noqa: E402
 from gcnn.checkpoint import write_json_atomic  # noqa: E402
 from gcnn.pretrained import PRETRAINED, pretrained_metrics, pretrained_path  # noqa: E402
-from gcnn.tables import timing_key  # noqa: E402
+from gcnn.selection import timing_key  # noqa: E402
 from layers import infer, interleaved  # noqa: E402
 
 #: Chapter 10's models: the post's C4 G-CNN, the same network with the new recipe, the CNN.

@@ -8,10 +8,6 @@ Runs are the contents of a training run's ``metrics.json`` (or of a shipped mode
 * :func:`seed_table`, :func:`mean_sd`: several seeds of each model as mean ± standard deviation;
 * :func:`sweep_summary`: a run's accuracy-vs-angle sweep in four numbers;
 * :func:`results_tables`: the README's two tables, runs of one recipe pooled over seeds;
-* :func:`cost_table`: what each point costs: parameters, MACs, recorded milliseconds per digit on
-  CPU and training time, beside the accuracies of every seed;
-* :func:`choose_best`, :func:`candidate_table`: issue #17's choice of the best model among
-  candidates, on upright validation accuracy only, within a compute and training budget;
 * :func:`six_nine_table`: the 6/9 numbers of several runs, on upright and turned digits;
 * :func:`schedule_table`: :func:`gcnn.builders.schedule_report` results (the static twin of
   :func:`gcnn.widgets.schedule_widget`).
@@ -21,7 +17,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from typing import List, Mapping, NamedTuple, Optional, Sequence
+from typing import List, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -39,17 +35,11 @@ __all__ = [
     "seed_table",
     "row_key",
     "results_tables",
+    "orbit_run",
     "format_error",
     "schedule_table",
     "report_html",
     "six_nine_table",
-    "timing_key",
-    "cost_table",
-    "BEST_BUDGET",
-    "val_acc_as_used",
-    "within_budget",
-    "choose_best",
-    "candidate_table",
 ]
 
 
@@ -305,164 +295,16 @@ def results_tables(runs: Sequence[dict]) -> str:
         rows[row_key(m), m["config"]["epochs"]].append(m)
     for m in runs:
         if "orbit_average" in m:
-            orbit = _orbit_run(m)
+            orbit = orbit_run(m)
             rows[row_key(orbit), m["config"]["epochs"]].append(orbit)
     return "\n".join(_accuracy_table(rows) + [""] + _sweep_table(rows))
 
 
-def _orbit_run(m: dict) -> dict:
+def orbit_run(m: dict) -> dict:
     """A run's orbit-averaged results as a run of their own (for :func:`results_tables`)."""
     orbit = m["orbit_average"]
     return {**m, **orbit, "orbit_angles": orbit["angles"],
             "forward_passes": orbit["forward_passes"]}
-
-
-def timing_key(name: str, angles: Optional[Sequence[float]] = None) -> str:
-    """The key of a model in a timing record: ``gcnn-c4``, ``gcnn-c4 averaged over 0, 45``."""
-    if not angles:
-        return name
-    return f"{name} averaged over " + ", ".join(f"{float(a):g}" for a in angles)
-
-
-def _minutes(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def _ms(entry: Optional[dict], batch: str) -> str:
-    return "–" if entry is None else f"{entry[batch]['median']:.2f}"
-
-
-def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = None) -> str:
-    """What each point costs: ``{name: [metrics of each seed]}`` as a markdown table.
-
-    One row per model and, when its runs were tested averaged over turns (``test_orbit``), one
-    more for that. Columns: seeds, upright and fixed-rotated test accuracy (mean ± sd over the
-    seeds, %), parameters, forward passes per digit, multiply-accumulates per 28x28 digit (all
-    passes), milliseconds per digit on CPU at batch 1 and at the record's large batch, and the
-    training time of one seed (epochs x the median seconds of an epoch, mean over the seeds, on
-    the device the runs record: see :func:`results_tables`).
-
-    ``timings`` is a record of ``benchmarks/inference.py --write``
-    (:func:`gcnn.pretrained.inference_timings`); its keys are :func:`timing_key`. A model it
-    does not hold shows "–" for its times; without ``timings`` the two columns are left out.
-    """
-    if not runs:
-        raise ValueError("cost_table needs at least one model")
-    big = f"batch_{timings['batch']}" if timings else None
-    head = ["model", "seeds", "upright (%)", "turned (%)", "parameters", "passes", "MACs"]
-    if timings:
-        head += ["ms, batch 1", f"ms, batch {timings['batch']}"]
-    head += ["training"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * (len(head) - 1))
-             + "|"]
-    for name, ms in runs.items():
-        ms = runs_of(name, ms)
-        train = _minutes(_train_hours(ms) * 3600)
-        variants = [(name, None, ms)]
-        if all("orbit_average" in m for m in ms):
-            angles = ms[0]["orbit_average"]["angles"]
-            label = f"{name}, averaged over " + ", ".join(f"{a:g}°" for a in angles)
-            variants.append((label, angles, [_orbit_run(m) for m in ms]))
-        for label, angles, rs in variants:
-            passes = rs[0].get("forward_passes", 1)
-            row = [label, ", ".join(str(m["config"]["seed"]) for m in rs),
-                   mean_sd([m["test_acc"] for m in rs], digits=2),
-                   mean_sd([m["rotated_test_acc"] for m in rs]),
-                   f"{rs[0]['num_parameters']:,}", str(passes),
-                   f"{macs_per_image(rs[0]) / 1e6:.1f} M"]
-            if timings:
-                entry = timings["models"].get(timing_key(name, angles))
-                row += [_ms(entry, "batch_1"), _ms(entry, big)]
-            row.append(train)
-            lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
-
-
-#: The best model's budget (issue #17), against the post's C4 G-CNN: at most 16 times its
-#: multiply-accumulates per digit at inference (every pass counted), and at most 2 hours of
-#: training per seed on the book's 2-core CPU.
-BEST_BUDGET = {"macs_vs_post": 16.0, "hours_per_seed": 2.0}
-
-
-def val_acc_as_used(m: dict) -> float:
-    """A run's upright validation accuracy as its model is used: averaged over its
-    ``test_orbit`` when it has one (``orbit_average.val_acc``), else the kept epoch's.
-
-    Raises:
-        KeyError: an orbit-averaged run tested before that accuracy was recorded (test it
-            again: ``python -m gcnn.train ...its command... --resume``).
-    """
-    orbit = m.get("orbit_average")
-    if orbit is None:
-        return m["best_val_acc"]
-    if "val_acc" not in orbit:
-        raise KeyError(f"the run {m.get('command', '?')!r} has no upright validation accuracy "
-                       f"for its orbit average; test it again with --resume")
-    return orbit["val_acc"]
-
-
-def _passes(m: dict) -> int:
-    return m["orbit_average"]["forward_passes"] if "orbit_average" in m else 1
-
-
-def _train_hours(ms: Sequence[dict]) -> float:
-    """Hours of training per seed: epochs x the median seconds of an epoch, mean over the seeds
-    (the median, because an epoch during which the run was paused or shared the machine with a
-    book build counts in the mean but says nothing about the recipe's cost)."""
-    return float(np.mean([len(m["history"]) * float(np.median([h["seconds"] for h in
-                                                                m["history"]]))
-                          for m in ms])) / 3600
-
-
-def within_budget(ms: Sequence[dict], post_macs: int) -> bool:
-    """Whether runs of one candidate fit :data:`BEST_BUDGET` (``post_macs``: the post's MACs)."""
-    macs = macs_per_image(ms[0]) * _passes(ms[0])
-    return (macs <= BEST_BUDGET["macs_vs_post"] * post_macs
-            and _train_hours(ms) <= BEST_BUDGET["hours_per_seed"])
-
-
-def choose_best(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
-    """The candidate with the highest mean upright validation accuracy as used
-    (:func:`val_acc_as_used`) among those :func:`within_budget`; no test set is looked at.
-
-    Raises:
-        ValueError: no candidates, or none within the budget.
-    """
-    fitting = {name: float(np.mean([val_acc_as_used(m) for m in runs_of(name, ms)]))
-               for name, ms in runs.items() if within_budget(runs_of(name, ms), post_macs)}
-    if not fitting:
-        raise ValueError(f"no candidate within the budget {BEST_BUDGET} among {list(runs)}")
-    return max(fitting, key=fitting.get)
-
-
-def candidate_table(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
-    """Issue #17's candidates ``{name: [metrics of each seed]}`` and the one
-    :func:`choose_best` picks, as a markdown table.
-
-    Columns: seeds, forward passes, MACs per digit (all passes) against ``post_macs``, training
-    time per seed, upright validation accuracy of one pass and as used (mean over the seeds),
-    whether it fits :data:`BEST_BUDGET`, and the choice. Only validation numbers: the test
-    results of the chosen model are shown elsewhere, after the choice.
-    """
-    if not runs:
-        raise ValueError("candidate_table needs at least one candidate")
-    chosen = choose_best(runs, post_macs)
-    lines = ["| candidate | seeds | passes | MACs / digit | training / seed "
-             "| upright val., one pass (%) | upright val., as used (%) | within budget | chosen |",
-             "|:--|--:|--:|--:|--:|--:|--:|:-:|:-:|"]
-    for name, ms in runs.items():
-        ms = runs_of(name, ms)
-        macs = macs_per_image(ms[0]) * _passes(ms[0])
-        lines.append(
-            f"| {name} | {', '.join(str(m['config']['seed']) for m in ms)} | {_passes(ms[0])} "
-            f"| {macs / 1e6:.0f} M ({macs / post_macs:.1f}x) "
-            f"| {_minutes(_train_hours(ms) * 3600)} "
-            f"| {mean_sd([m['best_val_acc'] for m in ms], digits=2)} "
-            f"| {mean_sd([val_acc_as_used(m) for m in ms], digits=2)} "
-            f"| {'yes' if within_budget(ms, post_macs) else 'no'} "
-            f"| {'**chosen**' if name == chosen else ''} |")
-    return "\n".join(lines)
 
 
 def report_html(r: ScheduleReport) -> str:

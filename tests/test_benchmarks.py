@@ -1,4 +1,4 @@
-"""The inference benchmark runs and writes the record chapter 10's cost table reads."""
+"""The inference benchmark runs and writes the record chapter 11's cost table reads."""
 
 from __future__ import annotations
 
@@ -7,11 +7,21 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import gcnn
-from gcnn.tables import cost_table, timing_key
+from gcnn.selection import cost_table, inference_timings, timing_key
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """The benchmark sets torch's thread count for the whole process: restore it, or later tests
+    train with another count than their subprocesses and differ in the last bits."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 def _load(name: str):
@@ -51,7 +61,7 @@ def test_inference_benchmark_rejects_unknown_models():
 
 
 def test_recorded_timings_cover_chapter_10s_models():
-    record = gcnn.pretrained.inference_timings()
+    record = inference_timings()
     assert record["command"].startswith("python benchmarks/inference.py")
     for name in ("cnn", "gcnn-c4", "gcnn-c4-bn-cosine"):
         assert name in record["models"]

@@ -32,6 +32,7 @@ CHAPTERS = [
     "book/08_six_and_nine",
     "book/09_finer_groups",
     "book/10_closing_the_gap",
+    "book/11_the_best_model",
 ]
 REFERENCE = ["book/reproducing", "book/api", "book/references"]
 

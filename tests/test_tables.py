@@ -112,7 +112,7 @@ def _costed(acc0: float, seed: int, orbit: bool) -> dict:
 
 
 def test_cost_table_one_row_per_model_and_orbit_average_with_recorded_times():
-    from gcnn.tables import cost_table, timing_key
+    from gcnn.selection import cost_table, timing_key
 
     runs = {"new": [_costed(0.99, 0, True), _costed(0.98, 1, True)],
             "post": [_costed(0.97, 0, False)]}
@@ -139,7 +139,7 @@ def test_cost_table_one_row_per_model_and_orbit_average_with_recorded_times():
 
 
 def test_the_best_model_is_chosen_on_upright_validation_as_used_within_the_budget():
-    from gcnn.tables import candidate_table, choose_best, val_acc_as_used
+    from gcnn.selection import candidate_table, choose_best, val_acc_as_used
 
     post = macs_per_image({"model_config": model_config("gcnn", "C4")})
     plain = {**_costed(0.99, 0, False), "best_val_acc": 0.991}

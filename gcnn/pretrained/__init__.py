@@ -20,7 +20,7 @@ Add one with :func:`export_seed_metrics` (``python -m gcnn.pretrained add-seed R
 the run must have the shipped run's exact settings but its seed.
 
 ``"best"`` names issue #17's best model: of the shipped candidates (the experiments of the set
-``"recipe"``, :data:`gcnn.experiments.SETS`), the one :func:`gcnn.tables.choose_best` picks on
+``"recipe"``, :data:`gcnn.experiments.SETS`), the one :func:`gcnn.selection.choose_best` picks on
 upright validation accuracy alone, within the budget; :func:`best_name` says which.
 ``pretrained("best")`` returns it as it is used: wrapped in :class:`gcnn.OrbitAverage` over its
 ``test_orbit`` when it has one (log-probabilities out, not logits).
@@ -74,7 +74,6 @@ __all__ = [
     "seed_metrics",
     "export_seed_metrics",
     "load_run",
-    "inference_timings",
     "BEST",
     "best_name",
 ]
@@ -94,7 +93,7 @@ BEST = "best"
 
 
 def best_name(directory: Union[str, Path, None] = None) -> str:
-    """The shipped model ``"best"`` stands for: :func:`gcnn.tables.choose_best` over every
+    """The shipped model ``"best"`` stands for: :func:`gcnn.selection.choose_best` over every
     shipped seed of the shipped candidates (experiments of the set ``"recipe"``), with the
     post's C4 G-CNN (``"gcnn-c4"``) as the unit of compute. Only upright validation accuracy
     enters the choice.
@@ -102,7 +101,8 @@ def best_name(directory: Union[str, Path, None] = None) -> str:
     Raises:
         ValueError: no candidate is shipped, or none fits the budget.
     """
-    from ..tables import choose_best, macs_per_image   # tables -> builders; no cycle at import
+    from ..selection import choose_best   # selection -> tables -> builders: no cycle
+    from ..tables import macs_per_image
 
     candidates = {name: seed_metrics(name, directory) for name in sorted(PRETRAINED)
                   if PRETRAINED[name].experiment in SETS["recipe"]
@@ -191,23 +191,6 @@ def pretrained_metrics(name: str, directory: Union[str, Path, None] = None) -> d
     path = pretrained_path(name, directory).with_suffix(".json")
     if not path.is_file():
         raise _missing(path, name)
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def inference_timings(directory: Union[str, Path, None] = None) -> dict:
-    """The recorded milliseconds per digit of shipped models (``gcnn/pretrained/inference.json``).
-
-    Written by ``python benchmarks/inference.py --write`` (see ``benchmarks/README.md``): the
-    command, date, machine and thread count of the run, and under ``"models"`` one entry per
-    model (``"gcnn-c4"``, ``"gcnn-c4 averaged over 0, 45"``) with its ``"forward_passes"`` and the
-    median, min and max milliseconds per digit at batch 1 (``"batch_1"``) and at the large batch
-    (``"batch_500"``). Books and tables show these recorded numbers rather than timing a page.
-    """
-    path = Path(directory or PRETRAINED_DIR) / "inference.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; record it with "
-                                f"`python benchmarks/inference.py --write`")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
