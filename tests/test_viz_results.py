@@ -156,3 +156,26 @@ def test_plots_return_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_plot_costs_puts_each_model_and_its_average_at_their_macs():
+    import numpy as np
+
+    import gcnn
+    from gcnn.tables import macs_per_image
+    from gcnn.viz import plot_costs
+    from gcnn.viz.style import MIN_TEXT_PX, smallest_text
+
+    runs = {name: gcnn.seed_metrics(name) for name in ("cnn", "gcnn-c4-bn-cosine")}
+    fig = plot_costs(runs)
+    upright, turned = fig.axes[:2]
+    # four points per panel (cnn; the C4 model alone and averaged), each an errorbar container
+    xs = sorted(round(float(c.lines[0].get_xdata()[0]), 3) for c in upright.containers)
+    single = [macs_per_image(runs[name][0]) / 1e6 for name in runs]
+    assert xs == sorted(round(x, 3) for x in (single[0], single[1], 2 * single[1]))
+    ys = sorted(float(c.lines[0].get_ydata()[0]) for c in turned.containers)
+    assert abs(ys[-1] - 100 * np.mean([m["orbit_average"]["rotated_test_acc"]
+                                       for m in runs["gcnn-c4-bn-cosine"]])) < 1e-9
+    assert smallest_text(fig)[0] >= MIN_TEXT_PX
+    with pytest.raises(ValueError, match="at least one model"):
+        plot_costs({})

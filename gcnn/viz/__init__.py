@@ -9,6 +9,7 @@
 * :mod:`gcnn.viz.features`: feature maps on a group, and a network's maps of a turning digit;
 * :mod:`gcnn.viz.steerable`: the steerable kernel basis, and how each kernel method turns;
 * :mod:`gcnn.viz.results`: accuracy against the angle, confusions, 6s and 9s, predictions;
+* :mod:`gcnn.viz.costs`: test accuracy against arithmetic per digit;
 * :mod:`gcnn.viz.style`: the colours and axes helpers they share.
 
 The plotting functions return a matplotlib figure (or a closed animation) and never call
@@ -16,6 +17,7 @@ The plotting functions return a matplotlib figure (or a closed animation) and ne
 :mod:`gcnn.widgets`, numbers in :mod:`gcnn.metrics` and tables in :mod:`gcnn.tables`.
 """
 
+from .costs import plot_costs
 from .conv import (
     KernelBankPanel,
     kernel_bank_animation,
@@ -87,4 +89,6 @@ __all__ = [
     # results
     "plot_accuracy_vs_angle", "plot_training_curves", "plot_confusion", "plot_six_nine",
     "plot_digit_predictions", "PredictionPanels", "probability_animation",
+    # costs
+    "plot_costs",
 ]
