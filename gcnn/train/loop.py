@@ -134,8 +134,8 @@ def _train_epoch(model, opt, x, y, batch_size, shuffle, device, progress, desc, 
 def _final_metrics(model, cfg: TrainConfig, root, progress: bool) -> dict:
     """Test the (best) model: upright, fixed rotated, its first 2,000 and the angle sweep; with
     ``cfg.test_orbit`` the same again for the model averaged over those turns, and that model's
-    accuracy on the upright validation split (``"val_acc"``: what a choice between plain and
-    averaged models may look at)."""
+    accuracy on the upright validation split (``"val_acc"``: the number a choice between
+    candidates uses, :func:`gcnn.selection.choose_best`)."""
     result = _test(model, cfg, root, progress)
     if cfg.test_orbit is not None:
         wrapped = OrbitAverage(model, cfg.test_orbit)
