@@ -23,7 +23,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .tables import macs_per_image, mean_sd, orbit_run, runs_of
+from .tables import macs_per_image, mean_sd, runs_of, with_orbit_average
 
 __all__ = [
     "BEST_BUDGET",
@@ -98,13 +98,8 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * (len(head) - 1))
              + "|"]
     for name, ms in runs.items():
-        ms = runs_of(name, ms)
-        train = _minutes(_train_hours(ms) * 3600)
-        variants = [(name, None, ms)]
-        if all("orbit_average" in m for m in ms):
-            angles = ms[0]["orbit_average"]["angles"]
-            label = f"{name}, averaged over " + ", ".join(f"{a:g}°" for a in angles)
-            variants.append((label, angles, [orbit_run(m) for m in ms]))
+        variants = with_orbit_average(name, ms)
+        train = _minutes(_train_hours(variants[0][2]) * 3600)
         for label, angles, rs in variants:
             passes = rs[0].get("forward_passes", 1)
             row = [label, ", ".join(str(m["config"]["seed"]) for m in rs),

@@ -36,6 +36,7 @@ __all__ = [
     "row_key",
     "results_tables",
     "orbit_run",
+    "with_orbit_average",
     "format_error",
     "schedule_table",
     "report_html",
@@ -298,6 +299,19 @@ def results_tables(runs: Sequence[dict]) -> str:
             orbit = orbit_run(m)
             rows[row_key(orbit), m["config"]["epochs"]].append(orbit)
     return "\n".join(_accuracy_table(rows) + [""] + _sweep_table(rows))
+
+
+def with_orbit_average(name: str, runs: Sequence[dict]) -> List[tuple]:
+    """``[(label, angles, runs)]``: the runs of ``name`` (angles ``None``), and, when every one
+    was tested averaged over turns, the same runs as the averaged model (:func:`orbit_run`),
+    labelled ``"NAME, averaged over 0°, 45°"``."""
+    runs = runs_of(name, runs)
+    out = [(name, None, runs)]
+    if all("orbit_average" in m for m in runs):
+        angles = runs[0]["orbit_average"]["angles"]
+        label = f"{name}, averaged over " + ", ".join(f"{a:g}°" for a in angles)
+        out.append((label, angles, [orbit_run(m) for m in runs]))
+    return out
 
 
 def orbit_run(m: dict) -> dict:

@@ -6,7 +6,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..tables import macs_per_image, orbit_run, runs_of
+from ..tables import macs_per_image, with_orbit_average
 from .style import MODEL_COLORS, legible
 
 __all__ = ["plot_costs"]
@@ -19,15 +19,10 @@ PANELS = (("upright test digits", "test_acc", 0.990),
 def _points(runs: Mapping[str, Sequence[dict]]):
     """(label, colour index, averaged?, MACs, [accuracies per panel]) of every model."""
     for i, (name, ms) in enumerate(runs.items()):
-        ms = runs_of(name, ms)
-        variants = [(name, False, ms)]
-        if all("orbit_average" in m for m in ms):
-            angles = ", ".join(f"{a:g}°" for a in ms[0]["orbit_average"]["angles"])
-            variants.append((f"{name}, averaged over {angles}", True,
-                             [orbit_run(m) for m in ms]))
-        for label, averaged, rs in variants:
+        for label, angles, rs in with_orbit_average(name, ms):
             macs = macs_per_image(rs[0])
-            yield label, i, averaged, macs, [[m[key] for m in rs] for _, key, _ in PANELS]
+            yield (label, i, angles is not None, macs,
+                   [[m[key] for m in rs] for _, key, _ in PANELS])
 
 
 def _macs_axis(axes, macs: Sequence[float]) -> None:
