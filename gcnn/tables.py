@@ -35,6 +35,7 @@ __all__ = [
     "seed_table",
     "row_key",
     "results_tables",
+    "sweep_table",
     "orbit_run",
     "with_orbit_average",
     "format_error",
@@ -299,6 +300,16 @@ def results_tables(runs: Sequence[dict]) -> str:
             orbit = orbit_run(m)
             rows[row_key(orbit), m["config"]["epochs"]].append(orbit)
     return "\n".join(_accuracy_table(rows) + [""] + _sweep_table(rows))
+
+
+def sweep_table(curves: Mapping[str, Sequence[dict]]) -> str:
+    """The sweep table of :func:`results_tables` for ``{label: [metrics of each seed]}``, one
+    row per label in the given order (orbit-averaged runs as :func:`orbit_run` gives them)."""
+    if not curves:
+        raise ValueError("sweep_table needs at least one model")
+    rows = {(label, runs_of(label, ms)[0]["config"]["epochs"]): runs_of(label, ms)
+            for label, ms in curves.items()}
+    return "\n".join(_sweep_table(rows))
 
 
 def with_orbit_average(name: str, runs: Sequence[dict]) -> List[tuple]:

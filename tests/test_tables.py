@@ -101,6 +101,25 @@ def test_results_tables_name_the_recipe_and_add_a_row_for_the_orbit_average():
     assert "| 99.50 |" in orbit[0]
 
 
+def test_sweep_table_one_row_per_label_in_order_with_seed_means():
+    from gcnn.tables import sweep_table, with_orbit_average
+
+    def run(acc, seed):
+        m = {**_metrics(acc), "config": {"epochs": 10, "seed": seed}}
+        m["orbit_average"] = {**_metrics(acc + 0.05), "angles": [0.0, 45.0],
+                              "forward_passes": 2}
+        return m
+
+    runs = [run(0.9, 0), run(0.8, 1)]
+    curves = {label: ms for label, _, ms in with_orbit_average("new", runs)}
+    rows = sweep_table(curves).splitlines()[2:]
+    assert [r.split(" | ")[0] for r in rows] == ["| new", "| new, averaged over 0°, 45°"]
+    assert rows[0].split(" | ")[3] == "85.0 ± 7.1"      # accuracy at 0°, mean ± sd of 2 seeds
+    assert rows[1].split(" | ")[3] == "90.0 ± 7.1"
+    with pytest.raises(ValueError):
+        sweep_table({})
+
+
 def _costed(acc0: float, seed: int, orbit: bool) -> dict:
     m = {**_seed(acc0, seed), "model_config": model_config("gcnn", "C4"),
          "history": [{"epoch": e, "seconds": 120.0} for e in range(1, 11)],

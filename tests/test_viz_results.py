@@ -74,6 +74,17 @@ def test_accuracy_vs_angle_plot():
     assert D.plot_accuracy_vs_angle(long).axes[0].get_legend()._ncols == 2   # 38 chars: 2 fit
 
 
+def test_accuracy_vs_angle_plot_zooms_and_drops_the_chance_line_out_of_view():
+    fig = D.plot_accuracy_vs_angle({"GCNN": _metrics(0.9)}, ylim=(0.75, 1.0))
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (0.75, 1.0)
+    assert not [t for t in ax.texts if t.get_text() == "chance"]
+    full = D.plot_accuracy_vs_angle({"GCNN": _metrics(0.9)}).axes[0]
+    assert [t.get_text() for t in full.texts] == ["chance"]
+    with pytest.raises(ValueError, match="ylim"):
+        D.plot_accuracy_vs_angle({"GCNN": _metrics(0.9)}, ylim=(1.0, 0.5))
+
+
 # -- training curves -------------------------------------------------------------------------------
 def _history(losses, vals):
     return [{"epoch": i + 1, "train_loss": x, "train_acc": 0.5, "val_acc": v, "seconds": 1.0}

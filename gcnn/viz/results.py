@@ -15,7 +15,7 @@ Runs are ``metrics.json`` contents; models are passed as a dict ``{name: model}`
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -37,13 +37,15 @@ __all__ = [
 ]
 
 
-def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: float = 0.1):
+def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: float = 0.1,
+                           ylim: Tuple[float, float] = (0.0, 1.02)):
     """Accuracy against the angle all test digits were turned by, one line per model.
 
     ``metrics`` maps a name to a run's metrics (``metrics["accuracy_vs_angle"]`` holds
     ``angles`` and ``accuracy``), or to a sequence of runs (seeds of one model): then the line is
     their mean and a shaded band spans their lowest to highest accuracy at each angle. Dotted
-    vertical lines mark the multiples of 90°, a grey line the chance level. Returns the figure.
+    vertical lines mark the multiples of 90°, a grey line the chance level (when ``ylim``, the
+    accuracy axis, reaches down to it: narrow it to tell good models apart). Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -55,8 +57,12 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
         fig = ax.figure
     for k in range(5):
         ax.axvline(90 * k, color="0.6", lw=0.9, ls=":", zorder=1)
-    ax.axhline(chance, color="0.75", lw=0.9, zorder=1)
-    ax.text(2, chance + 0.015, "chance", fontsize=8, color="0.5")
+    low, high = ylim
+    if not 0 <= low < high:
+        raise ValueError(f"ylim must be (low, high) with 0 <= low < high, got {ylim!r}")
+    if low <= chance:
+        ax.axhline(chance, color="0.75", lw=0.9, zorder=1)
+        ax.text(2, chance + 0.015 * (high - low), "chance", fontsize=8, color="0.5")
     n_digits = set()
     for i, (name, runs) in enumerate(metrics.items()):
         sweeps = [m["accuracy_vs_angle"] for m in runs_of(name, runs)]
@@ -73,7 +79,7 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
         ax.plot(angles, acc.mean(0), marker="o", ms=2.5, lw=1.6, color=color, label=label,
                 zorder=3)
     ax.set_xlim(-5, 360)
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(low, high)
     ax.set_xticks(range(0, 361, 45))
     ax.set_xlabel("angle every test digit is turned by (degrees, clockwise)")
     digits = "/".join(f"{d:,}" for d in sorted(n_digits) if d)
