@@ -85,6 +85,20 @@ def test_accuracy_vs_angle_plot_zooms_and_drops_the_chance_line_out_of_view():
         D.plot_accuracy_vs_angle({"GCNN": _metrics(0.9)}, ylim=(1.0, 0.5))
 
 
+def test_accuracy_vs_angle_plot_draws_an_orbit_average_dashed_in_its_models_colour():
+    from gcnn.tables import with_orbit_average
+
+    run = _metrics(0.9)
+    run["orbit_average"] = {**_metrics(0.95), "angles": [0.0, 45.0], "forward_passes": 2}
+    curves = {label: ms for label, _, ms in with_orbit_average("new", [run])}
+    curves["other"] = _metrics(0.5)
+    ax = D.plot_accuracy_vs_angle(curves).axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    one, averaged = lines["new"], lines["new, averaged over 0°, 45°"]
+    assert averaged.get_color() == one.get_color() != lines["other"].get_color()
+    assert (one.get_linestyle(), averaged.get_linestyle()) == ("-", "--")
+
+
 # -- training curves -------------------------------------------------------------------------------
 def _history(losses, vals):
     return [{"epoch": i + 1, "train_loss": x, "train_acc": 0.5, "val_acc": v, "seconds": 1.0}

@@ -15,7 +15,7 @@ Runs are ``metrics.json`` contents; models are passed as a dict ``{name: model}`
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -37,6 +37,21 @@ __all__ = [
 ]
 
 
+def _line_styles(metrics: Mapping[str, dict]) -> List[Tuple[str, bool]]:
+    """``(colour, dashed)`` per line: a model's orbit average (runs from
+    :func:`gcnn.tables.orbit_run`, labelled ``"NAME, averaged ..."``) right after ``NAME`` takes
+    its colour, dashed; every other line the next colour."""
+    out: List[Tuple[str, bool]] = []
+    previous, i = None, -1
+    for name, runs in metrics.items():
+        twin = (previous is not None and name.startswith(previous + ", averaged")
+                and "orbit_angles" in runs_of(name, runs)[0])
+        i += 0 if twin else 1
+        out.append((MODEL_COLORS[i % len(MODEL_COLORS)], twin))
+        previous = name
+    return out
+
+
 def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: float = 0.1,
                            ylim: Tuple[float, float] = (0.0, 1.02)):
     """Accuracy against the angle all test digits were turned by, one line per model.
@@ -45,7 +60,9 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     ``angles`` and ``accuracy``), or to a sequence of runs (seeds of one model): then the line is
     their mean and a shaded band spans their lowest to highest accuracy at each angle. Dotted
     vertical lines mark the multiples of 90°, a grey line the chance level (when ``ylim``, the
-    accuracy axis, reaches down to it: narrow it to tell good models apart). Returns the figure.
+    accuracy axis, reaches down to it: narrow it to tell good models apart). A model's orbit
+    average labelled ``"NAME, averaged over ..."`` (:func:`gcnn.tables.with_orbit_average`) right
+    after ``NAME`` is drawn dashed in its colour. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -64,20 +81,19 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
         ax.axhline(chance, color="0.75", lw=0.9, zorder=1)
         ax.text(2, chance + 0.015 * (high - low), "chance", fontsize=8, color="0.5")
     n_digits = set()
-    for i, (name, runs) in enumerate(metrics.items()):
+    for (name, runs), (color, dashed) in zip(metrics.items(), _line_styles(metrics)):
         sweeps = [m["accuracy_vs_angle"] for m in runs_of(name, runs)]
         angles = sweeps[0]["angles"]
         if any(s["angles"] != angles for s in sweeps):
             raise ValueError(f"the runs of {name!r} were swept at different angles")
         n_digits.update(s.get("num_digits") for s in sweeps)
         acc = np.array([s["accuracy"] for s in sweeps])             # [runs, angles]
-        color = MODEL_COLORS[i % len(MODEL_COLORS)]
         label = name if len(sweeps) == 1 else f"{name} (mean of {len(sweeps)} seeds, range)"
         if len(sweeps) > 1:
             ax.fill_between(angles, acc.min(0), acc.max(0), color=color, alpha=0.25, lw=0,
                             zorder=2)
         ax.plot(angles, acc.mean(0), marker="o", ms=2.5, lw=1.6, color=color, label=label,
-                zorder=3)
+                zorder=3, ls="--" if dashed else "-", mfc="white" if dashed else color)
     ax.set_xlim(-5, 360)
     ax.set_ylim(low, high)
     ax.set_xticks(range(0, 361, 45))
