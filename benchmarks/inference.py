@@ -1,6 +1,6 @@
 """Milliseconds per digit of the shipped models on this CPU, measured side by side in one run.
 
-    python benchmarks/inference.py                     # chapter 10's models, one thread
+    python benchmarks/inference.py                     # chapter 11's models, one thread
     python benchmarks/inference.py --models cnn gcnn-c4 --repeats 30
     python benchmarks/inference.py --write             # record them for chapter 11's cost table
 
@@ -42,12 +42,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gcnn  # noqa: E402
 from gcnn.checkpoint import write_json_atomic  # noqa: E402
+from gcnn.experiments import SETS  # noqa: E402
 from gcnn.pretrained import PRETRAINED, pretrained_metrics, pretrained_path  # noqa: E402
 from gcnn.selection import timing_key  # noqa: E402
 from layers import infer, interleaved  # noqa: E402
 
-#: Chapter 10's models: the post's C4 G-CNN, the same network with the new recipe, the CNN.
-DEFAULT_MODELS = ["cnn", "gcnn-c4", "gcnn-c4-bn-cosine"]
+#: Chapter 11's models: the post's CNN and C4 G-CNN, then every shipped candidate for the best
+#: model (the experiments of the set ``recipe``), so a candidate that ships is timed by default.
+DEFAULT_MODELS = ["cnn", "gcnn-c4"] + [name for name, spec in PRETRAINED.items()
+                                       if spec.experiment in SETS["recipe"]]
 RECORD = ROOT / "gcnn" / "pretrained" / "inference.json"
 
 
