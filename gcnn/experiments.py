@@ -401,4 +401,7 @@ SHIPPED: Dict[str, PretrainedSpec] = _shipped(
     ("gcnn-c8-steer", "c8-steer", 10, "C8 G-CNN with steerable kernels (14 channels, 107k "
                                       "parameters), the new recipe (10 epochs); used averaged "
                                       "over 0° and 22.5°"),
+    ("gcnn-c8-steer-one-pass", "c8-steer-one-pass", 15, "the steerable C8 G-CNN of "
+                                                        "gcnn-c8-steer trained for 15 epochs "
+                                                        "and used in one pass"),
 )
