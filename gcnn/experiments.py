@@ -267,16 +267,13 @@ EXPERIMENTS: Dict[str, Experiment] = _experiments(
      "interpolation)"),
     ("c8-steer-one-pass", {"model": "gcnn", "group": "C8", "method": "steerable",
                            "hidden_channels": 14, "norm": "batch", "lr_schedule": "cosine"},
-     "c8-steer used in one pass, trained for 15 epochs: added after c8-steer's seed 0 was "
-     "tested, which lost only 1.7 points from 0° to its mean over all turns in one pass (its "
-     "average over 0° and 22.5° bought 0.6 of them back for 0.2 upright and twice the "
-     "compute); its validation accuracy still rose at epoch 10"),
+     "c8-steer in one pass, trained 15 epochs: added after c8-steer's seed 0 was tested (its "
+     "average over 0° and 22.5° bought 0.6 points turned for 0.2 upright and twice the MACs)"),
     ("c8-steer-ln", {"model": "gcnn", "group": "C8", "method": "steerable",
                      "hidden_channels": 14, "lr_schedule": "cosine", "test_orbit": [0, 22.5]},
      "c8-steer with the post's layer norm: what batch norm adds, the schedule held fixed"),
-    ("c16-steer", {"model": "gcnn", "group": "C16", "method": "steerable",
-                   "hidden_channels": 8, "norm": "batch", "lr_schedule": "cosine",
-                   "test_orbit": [0, 11.25]},
+    ("c16-steer", {"model": "gcnn", "group": "C16", "method": "steerable", "hidden_channels": 8,
+                   "norm": "batch", "lr_schedule": "cosine", "test_orbit": [0, 11.25]},
      "C16 with steerable kernels (turns by 22.5° keep their norm), 8 channels: gcnn-c8-wide's "
      "compute (4x the post's), so two passes (0°, 11.25°) stay under 16x"),
 )
@@ -391,17 +388,13 @@ SHIPPED: Dict[str, PretrainedSpec] = _shipped(
     ("gcnn-c16", "gcnn-c16", 5, "C16 group-equivariant CNN (turns by 22.5°, interpolated "
                                 "kernels, 4 channels): the C4 model's compute on a group four "
                                 "times as large"),
-    ("gcnn-c8-wide", "gcnn-c8-wide", 5, "the larger model: C8 group-equivariant CNN with 16 "
-                                        "channels (turns by 45°, interpolated kernels), twice "
-                                        "the C4 model's parameters, 4x its compute"),
-    ("gcnn-c4-bn-cosine", "c4-post-recipe-new", 10, "the post's C4 G-CNN (16 channels) with the "
-                                                    "new recipe: batch norm over the group axis "
-                                                    "and a cosine learning rate (10 epochs); "
-                                                    "also tested averaged over 0° and 45°"),
-    ("gcnn-c8-steer", "c8-steer", 10, "C8 G-CNN with steerable kernels (14 channels, 107k "
-                                      "parameters), the new recipe (10 epochs); used averaged "
-                                      "over 0° and 22.5°"),
-    ("gcnn-c8-steer-one-pass", "c8-steer-one-pass", 15, "the steerable C8 G-CNN of "
-                                                        "gcnn-c8-steer trained for 15 epochs "
-                                                        "and used in one pass"),
+    ("gcnn-c8-wide", "gcnn-c8-wide", 5, "the larger model: C8 G-CNN, 16 channels, interpolated "
+                                        "kernels; twice the C4 model's parameters, 4x its MACs"),
+    ("gcnn-c4-bn-cosine", "c4-post-recipe-new", 10, "the post's C4 G-CNN with the new recipe "
+                                                    "(batch norm, cosine lr, 10 epochs); used "
+                                                    "averaged over 0° and 45°"),
+    ("gcnn-c8-steer", "c8-steer", 10, "C8 G-CNN, steerable kernels, 14 channels, new recipe "
+                                      "(10 epochs); used averaged over 0° and 22.5°"),
+    ("gcnn-c8-steer-one-pass", "c8-steer-one-pass", 15, "gcnn-c8-steer's network trained for "
+                                                        "15 epochs, used in one pass"),
 )

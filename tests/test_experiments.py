@@ -71,11 +71,13 @@ def test_recipe_flags_default_to_the_posts_recipe_and_parse():
 
 
 def test_recipe_candidates_are_described_and_depart_from_the_post():
-    assert SETS["recipe"] == ["c4-post-recipe-new", "c8-steer", "c8-steer-ln", "c16-steer"]
+    assert SETS["recipe"] == ["c4-post-recipe-new", "c8-steer", "c8-steer-one-pass", "c8-steer-ln",
+                              "c16-steer"]
     for name in SETS["recipe"]:
         experiment = EXPERIMENTS[name]
         assert experiment.description, name
         cfg = experiment.config(epochs=10)
-        assert cfg.lr_schedule == "cosine" and cfg.test_orbit, name
+        assert cfg.lr_schedule == "cosine", name
+        assert bool(cfg.test_orbit) == (name != "c8-steer-one-pass"), name   # one pass: no orbit
     assert EXPERIMENTS["c4-post-recipe-new"].config(10).model_config()["hidden_channels"] == 16
     assert EXPERIMENTS["c8-steer"].config(10).method == "steerable"

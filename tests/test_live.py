@@ -37,6 +37,7 @@ import gcnn
 from browsing import serve, unavailable
 from gcnn.data import rotate
 from gcnn.data import test_set as mnist_test_set
+from gcnn.onnx_export import LIVE_MODELS
 
 pytestmark = pytest.mark.browser
 
@@ -168,8 +169,6 @@ async ([images, angles]) => {
 
 def test_classify_matches_torch(page, root):
     """20 test digits x 5 angles: the browser's probabilities are torch's to 1e-3, same class."""
-    from gcnn.onnx_export import LIVE_MODELS
-
     x, _ = _digits(root)
     images = x.reshape(len(x), 784).tolist()
     got = page.page.evaluate(CLASSIFY_JS, [images, list(ANGLES)])
@@ -241,7 +240,7 @@ def test_demo_responds(page):
     status = demo.locator(".gl-status")
     assert "Models loaded" in status.inner_text()
     before = _bars(p)
-    assert len(before) == 3
+    assert len(before) == len(LIVE_MODELS)
 
     # labelled, keyboard-usable controls
     slider = demo.locator("input.gl-angle")
@@ -307,7 +306,8 @@ def test_lazy_loading(browser, demo_url):
         p.page.wait_for_timeout(1500)
         heavy = [u for u in fetched if u.endswith((".wasm", ".onnx", ".mjs"))]
         if CHAPTER not in demo_url:   # the small page shows the demo at once: it loads
-            assert p.page.evaluate("async () => (await window.gcnnLive.ready).length") == 3
+            assert p.page.evaluate("async () => (await window.gcnnLive.ready).length") == len(
+                LIVE_MODELS)
         else:
             assert not heavy, f"fetched before the demo was reached: {heavy}"
             p.page.locator("div.gcnn-live").first.scroll_into_view_if_needed()
