@@ -42,15 +42,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gcnn  # noqa: E402
 from gcnn.checkpoint import write_json_atomic  # noqa: E402
-from gcnn.experiments import SETS  # noqa: E402
-from gcnn.pretrained import PRETRAINED, pretrained_metrics, pretrained_path  # noqa: E402
+from gcnn.pretrained import (PRETRAINED, candidate_names, pretrained_metrics,  # noqa: E402
+                             pretrained_path)
 from gcnn.selection import timing_key  # noqa: E402
 from layers import infer, interleaved  # noqa: E402
 
 #: Chapter 11's models: the post's CNN and C4 G-CNN, then every shipped candidate for the best
 #: model (the experiments of the set ``recipe``), so a candidate that ships is timed by default.
-DEFAULT_MODELS = ["cnn", "gcnn-c4"] + [name for name, spec in PRETRAINED.items()
-                                       if spec.experiment in SETS["recipe"]]
+DEFAULT_MODELS = ["cnn", "gcnn-c4", *candidate_names()]
 RECORD = ROOT / "gcnn" / "pretrained" / "inference.json"
 
 

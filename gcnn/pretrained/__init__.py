@@ -75,6 +75,7 @@ __all__ = [
     "export_seed_metrics",
     "load_run",
     "BEST",
+    "candidate_names",
     "best_name",
 ]
 
@@ -92,6 +93,13 @@ PRETRAINED: Dict[str, PretrainedSpec] = SHIPPED
 BEST = "best"
 
 
+def candidate_names(directory: Union[str, Path, None] = None) -> List[str]:
+    """The shipped candidates for ``"best"``: models of the set ``"recipe"``'s experiments whose
+    files are in ``directory``, sorted by name."""
+    return [name for name in sorted(PRETRAINED) if PRETRAINED[name].experiment in SETS["recipe"]
+            and pretrained_path(name, directory).with_suffix(".json").is_file()]
+
+
 def best_name(directory: Union[str, Path, None] = None) -> str:
     """The shipped model ``"best"`` stands for: :func:`gcnn.selection.choose_best` over every
     shipped seed of the shipped candidates (experiments of the set ``"recipe"``), with the
@@ -104,9 +112,7 @@ def best_name(directory: Union[str, Path, None] = None) -> str:
     from ..selection import choose_best   # selection -> tables -> builders: no cycle
     from ..tables import macs_per_image
 
-    candidates = {name: seed_metrics(name, directory) for name in sorted(PRETRAINED)
-                  if PRETRAINED[name].experiment in SETS["recipe"]
-                  and pretrained_path(name, directory).with_suffix(".json").is_file()}
+    candidates = {name: seed_metrics(name, directory) for name in candidate_names(directory)}
     if not candidates:
         raise ValueError(f"no candidate for {BEST!r} is shipped (experiments of the set "
                          f"'recipe': {SETS['recipe']})")
