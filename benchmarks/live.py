@@ -163,10 +163,11 @@ def main(argv=None) -> None:
           f"{torch.__version__} ({args.threads} thread(s)); {args.repeats} calls after "
           f"{args.warmup} untimed, a test digit turned by 0, 7, 14, ... degrees")
     print(f"\none classify, all {len(names)} models ({', '.join(names)}):")
-    print(f"  browser (gcnnLive.classify): {_ms(result['times'])}")
-    print(f"  torch (same work)          : {_ms(tt['all'])}")
+    width = max(len(n) for n in names) + 8
+    print(f"  {'browser (gcnnLive.classify)':<{width}}: {_ms(result['times'])}")
+    print(f"  {'torch (same work)':<{width}}: {_ms(tt['all'])}")
     for n in names:
-        print(f"    torch {n:<12}: {_ms(tt[n])}")
+        print(f"    {'torch ' + n:<{width - 2}}: {_ms(tt[n])}")
     total = sum(downloaded.values())
     print(f"\ndownloaded for the demo: {total / 1e6:.2f} MB in {len(downloaded)} files")
     for name, size in sorted(downloaded.items(), key=lambda kv: -kv[1]):
