@@ -26,15 +26,19 @@ def parser() -> argparse.ArgumentParser:
                                              "or ship another seed's metrics."))
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="known models and whether their files exist")
+    names = sorted(PRETRAINED)
+    name_help = "a shipped model's name: " + ", ".join(names)
     ex = sub.add_parser("export", help="export a finished run's best.pt as NAME")
-    ex.add_argument("run_dir")
-    ex.add_argument("name", choices=sorted(PRETRAINED))
+    ex.add_argument("run_dir", metavar="RUN_DIR",
+                    help="a finished run of python -m gcnn.train (its best.pt and metrics.json)")
+    ex.add_argument("name", metavar="NAME", choices=names, help=name_help)
     ex.add_argument("--force", action="store_true",
                     help="replace the shipped NAME even if the run does not repeat its recorded "
                          "recipe (seed included) or is worse on validation")
     seed = sub.add_parser("add-seed", help="ship a finished run's metrics as another seed of NAME")
-    seed.add_argument("run_dir")
-    seed.add_argument("name", choices=sorted(PRETRAINED))
+    seed.add_argument("run_dir", metavar="RUN_DIR",
+                      help="a finished run of NAME's recipe with another seed (its metrics.json)")
+    seed.add_argument("name", metavar="NAME", choices=names, help=name_help)
     add_onnx_commands(sub)  # the live demo's ONNX files
     return p
 
