@@ -9,7 +9,10 @@ Everything here reads runs' ``metrics.json`` contents (``{name: [metrics of each
   candidate as it is used (averaged over its ``test_orbit`` when it has one);
 * :func:`candidate_table`: the candidates and the choice, validation numbers only;
 * :func:`cost_table`, :func:`inference_timings`, :func:`timing_key`: parameters, MACs, recorded
-  milliseconds per digit on CPU (``benchmarks/inference.py --write``) and training time.
+  milliseconds per digit on CPU (``benchmarks/inference.py --write``) and training time;
+* :func:`train_hours`, :func:`training_timings`: the training time of a seed on two CPU cores,
+  as its runs recorded it or, for runs made on a GPU, as ``benchmarks/training.py --write``
+  measured it.
 
 ``gcnn.pretrained("best")`` applies :func:`choose_best` to the shipped candidates
 (:func:`gcnn.pretrained.best_name`).
@@ -18,6 +21,7 @@ Everything here reads runs' ``metrics.json`` contents (``{name: [metrics of each
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
@@ -34,10 +38,22 @@ __all__ = [
     "inference_timings",
     "timing_key",
     "cost_table",
+    "train_hours",
+    "training_timings",
 ]
 
 #: Where ``benchmarks/inference.py --write`` records its timings.
 TIMINGS_FILE = Path(__file__).resolve().parent / "pretrained" / "inference.json"
+#: Where ``benchmarks/training.py --write`` records its CPU training times.
+TRAINING_FILE = TIMINGS_FILE.with_name("training.json")
+
+
+def _read_record(path: Path, script: str) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; record it with "
+                                f"`python benchmarks/{script} --write`")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def inference_timings(path: Union[str, Path, None] = None) -> dict:
@@ -50,12 +66,19 @@ def inference_timings(path: Union[str, Path, None] = None) -> dict:
     (``"batch_1"``) and at the large batch (``"batch_500"``). Books and tables show these
     recorded numbers rather than timing a page.
     """
-    path = Path(path or TIMINGS_FILE)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; record it with "
-                                f"`python benchmarks/inference.py --write`")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return _read_record(Path(path or TIMINGS_FILE), "inference.py")
+
+
+def training_timings(path: Union[str, Path, None] = None) -> dict:
+    """The recorded CPU training times of shipped models (``gcnn/pretrained/training.json``).
+
+    Written by ``python benchmarks/training.py --write``: the command, date, machine and thread
+    count of the run, and under ``"models"`` one entry per shipped name with the median, min and
+    max seconds per batch (``"seconds_per_batch"``), ``"batches_per_epoch"``,
+    ``"seconds_per_epoch"`` (their product), the run's ``"epochs"``, ``"hours_per_seed"`` and
+    the device its shipped runs were made on.
+    """
+    return _read_record(Path(path or TRAINING_FILE), "training.py")
 
 
 def timing_key(name: str, angles: Optional[Sequence[float]] = None) -> str:
@@ -81,8 +104,8 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
     more for that. Columns: seeds, upright and fixed-rotated test accuracy (mean ± sd over the
     seeds, %), parameters, forward passes per digit, multiply-accumulates per 28x28 digit (all
     passes), milliseconds per digit on CPU at batch 1 and at the record's large batch, and the
-    training time of one seed (epochs x the median seconds of an epoch, mean over the seeds, on
-    the device the runs record: see :func:`results_tables`).
+    training time of one seed on the CPU (:func:`train_hours`: as recorded, or marked
+    "(CPU benchmark)" for runs made on a GPU; "–" where nobody measured it).
 
     ``timings`` is a record of ``benchmarks/inference.py --write``
     (:func:`inference_timings`); its keys are :func:`timing_key`. A model it
@@ -99,7 +122,7 @@ def cost_table(runs: Mapping[str, Sequence[dict]], timings: Optional[dict] = Non
              + "|"]
     for name, ms in runs.items():
         variants = with_orbit_average(name, ms)
-        train = _minutes(_train_hours(variants[0][2]) * 3600)
+        train = _training(variants[0][2], name)
         for label, angles, rs in variants:
             passes = rs[0].get("forward_passes", 1)
             row = [label, ", ".join(str(m["config"]["seed"]) for m in rs),
@@ -142,20 +165,50 @@ def _passes(m: dict) -> int:
     return m["orbit_average"]["forward_passes"] if "orbit_average" in m else 1
 
 
-def _train_hours(ms: Sequence[dict]) -> float:
-    """Hours of training per seed: epochs x the median seconds of an epoch, mean over the seeds
-    (the median, because an epoch during which the run was paused or shared the machine with a
-    book build counts in the mean but says nothing about the recipe's cost)."""
-    return float(np.mean([len(m["history"]) * float(np.median([h["seconds"] for h in
-                                                                m["history"]]))
-                          for m in ms])) / 3600
+def _on_cpu(ms: Sequence[dict]) -> bool:
+    return all(str(m.get("device", "cpu")).startswith("cpu") for m in ms)
 
 
-def within_budget(ms: Sequence[dict], post_macs: int) -> bool:
-    """Whether runs of one candidate fit :data:`BEST_BUDGET` (``post_macs``: the post's MACs)."""
+def train_hours(ms: Sequence[dict], name: Optional[str] = None,
+                timings: Optional[dict] = None) -> float:
+    """Hours of training per seed on the CPU, for the runs ``ms`` of the shipped model ``name``.
+
+    Runs made on the CPU: epochs x the median seconds of an epoch, mean over the seeds (the
+    median, because an epoch during which the run was paused or shared the machine with a book
+    build counts in the mean but says nothing about the recipe's cost). Runs made on another
+    device (a GPU): their epochs x the CPU seconds of an epoch that ``benchmarks/training.py
+    --write`` measured for ``name`` (``timings``, else :func:`training_timings`), or infinity
+    when there is no such measurement: a time nobody measured fits no budget.
+    """
+    if _on_cpu(ms):
+        return float(np.mean([len(m["history"]) * float(np.median([h["seconds"] for h in
+                                                                    m["history"]]))
+                              for m in ms])) / 3600
+    if timings is None:
+        try:
+            timings = training_timings()
+        except FileNotFoundError:
+            return math.inf
+    entry = timings.get("models", {}).get(name)
+    if entry is None:
+        return math.inf
+    return float(np.mean([len(m["history"]) for m in ms])) * entry["seconds_per_epoch"] / 3600
+
+
+def _training(ms: Sequence[dict], name: str) -> str:
+    """The training time of a seed as a table shows it, marked when a benchmark measured it."""
+    hours = train_hours(ms, name)
+    if math.isinf(hours):
+        return "–"
+    return _minutes(hours * 3600) + ("" if _on_cpu(ms) else " (CPU benchmark)")
+
+
+def within_budget(ms: Sequence[dict], post_macs: int, name: Optional[str] = None) -> bool:
+    """Whether runs of one candidate (the shipped model ``name``) fit :data:`BEST_BUDGET`
+    (``post_macs``: the post's MACs; training time: :func:`train_hours`)."""
     macs = macs_per_image(ms[0]) * _passes(ms[0])
     return (macs <= BEST_BUDGET["macs_vs_post"] * post_macs
-            and _train_hours(ms) <= BEST_BUDGET["hours_per_seed"])
+            and train_hours(ms, name) <= BEST_BUDGET["hours_per_seed"])
 
 
 def choose_best(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
@@ -166,7 +219,7 @@ def choose_best(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
         ValueError: no candidates, or none within the budget.
     """
     fitting = {name: float(np.mean([val_acc_as_used(m) for m in runs_of(name, ms)]))
-               for name, ms in runs.items() if within_budget(runs_of(name, ms), post_macs)}
+               for name, ms in runs.items() if within_budget(runs_of(name, ms), post_macs, name)}
     if not fitting:
         raise ValueError(f"no candidate within the budget {BEST_BUDGET} among {list(runs)}")
     return max(fitting, key=fitting.get)
@@ -193,9 +246,9 @@ def candidate_table(runs: Mapping[str, Sequence[dict]], post_macs: int) -> str:
         lines.append(
             f"| {name} | {', '.join(str(m['config']['seed']) for m in ms)} | {_passes(ms[0])} "
             f"| {macs / 1e6:.0f} M ({macs / post_macs:.1f}x) "
-            f"| {_minutes(_train_hours(ms) * 3600)} "
+            f"| {_training(ms, name)} "
             f"| {mean_sd([m['best_val_acc'] for m in ms], digits=2)} "
             f"| {mean_sd([val_acc_as_used(m) for m in ms], digits=2)} "
-            f"| {'yes' if within_budget(ms, post_macs) else 'no'} "
+            f"| {'yes' if within_budget(ms, post_macs, name) else 'no'} "
             f"| {'**chosen**' if name == chosen else ''} |")
     return "\n".join(lines)

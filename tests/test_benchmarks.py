@@ -1,4 +1,4 @@
-"""The inference benchmark runs and writes the record chapter 11's cost table reads."""
+"""The inference and training benchmarks run and write the records chapter 11 reads."""
 
 from __future__ import annotations
 
@@ -65,3 +65,26 @@ def test_recorded_timings_cover_chapter_10s_models():
     assert record["command"].startswith("python benchmarks/inference.py")
     for name in ("cnn", "gcnn-c4", "gcnn-c4-bn-cosine"):
         assert name in record["models"]
+
+
+def test_training_benchmark_records_cpu_epochs_of_shipped_models(tmp_path, capsys):
+    bench = _load("training")
+    out = tmp_path / "training.json"
+    args = ["--models", "gcnn-c4-bn-cosine", "--steps", "1", "--repeats", "1", "--warmup", "0",
+            "--threads", "1", "--write", str(out)]
+    assert bench.main(args) == 0
+    record = json.loads(out.read_text())
+    assert record["machine"]["threads"] == 1 and record["steps"] == 1
+    assert record["command"].startswith("python benchmarks/training.py --models gcnn-c4-bn")
+    entry = record["models"]["gcnn-c4-bn-cosine"]
+    assert entry["batches_per_epoch"] == 430                   # 55,000 digits in batches of 128
+    assert 0 < entry["seconds_per_batch"]["min"] <= entry["seconds_per_batch"]["median"]
+    assert entry["seconds_per_epoch"] == 430 * entry["seconds_per_batch"]["median"]
+    assert entry["hours_per_seed"] == pytest.approx(10 * entry["seconds_per_epoch"] / 3600)
+    assert "gcnn-c4-bn-cosine" in capsys.readouterr().out
+
+
+def test_training_benchmark_rejects_unknown_models():
+    bench = _load("training")
+    with pytest.raises(SystemExit):
+        bench.main(["--models", "no-such-model"])

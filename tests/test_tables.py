@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+import gcnn
 from gcnn.builders import model_config
 from gcnn.tables import (
     macs_per_image,
@@ -183,3 +186,40 @@ def test_the_best_model_is_chosen_on_upright_validation_as_used_within_the_budge
     old = {**averaged, "orbit_average": {"angles": [0.0, 45.0], "forward_passes": 2}}
     with pytest.raises(KeyError, match="--resume"):
         val_acc_as_used(old)
+
+
+def test_training_time_of_runs_made_on_a_gpu_is_the_cpu_benchmarks():
+    from gcnn.selection import candidate_table, choose_best, train_hours, within_budget
+
+    post = macs_per_image({"model_config": model_config("gcnn", "C4")})
+    cpu = {**_costed(0.99, 0, False), "device": "cpu", "best_val_acc": 0.990}
+    gpu = {**_costed(0.99, 0, False), "device": "cuda (NVIDIA H200)", "best_val_acc": 0.995,
+           "history": [{"epoch": e, "seconds": 12.0} for e in range(1, 11)]}
+    assert train_hours([cpu]) == pytest.approx(10 * 120 / 3600)
+    # GPU seconds say nothing of the CPU budget: without a CPU measurement, no time and no fit
+    assert train_hours([gpu], "gpu", timings={"models": {}}) == math.inf
+    slow = {"models": {"gpu": {"seconds_per_epoch": 900.0}}}   # 10 x 900 s = 2.5 h on CPU
+    fast = {"models": {"gpu": {"seconds_per_epoch": 360.0}}}   # 1 h
+    assert train_hours([gpu], "gpu", timings=slow) == pytest.approx(2.5)
+    assert train_hours([gpu], "gpu", timings=fast) == pytest.approx(1.0)
+    assert within_budget([cpu], post, "cpu")
+    # the shipped record decides for the names it holds; "gpu" is not one of them
+    assert not within_budget([gpu], post, "gpu")
+    assert choose_best({"cpu": [cpu], "gpu": [gpu]}, post) == "cpu"
+    row = candidate_table({"cpu": [cpu], "gpu": [gpu]}, post).splitlines()[3]
+    assert row.startswith("| gpu | 0 | 1 | 89 M (1.0x) | – |") and "| no |" in row
+
+
+def test_shipped_gpu_runs_have_a_recorded_cpu_training_time():
+    from gcnn.selection import train_hours, training_timings
+
+    record = training_timings()
+    assert record["command"].startswith("python benchmarks/training.py")
+    assert record["machine"]["threads"] == 2
+    for name in gcnn.pretrained.candidate_names():
+        runs = gcnn.seed_metrics(name)
+        if not str(runs[0]["device"]).startswith("cpu"):
+            entry = record["models"][name]
+            assert entry["seconds_per_epoch"] == pytest.approx(
+                entry["seconds_per_batch"]["median"] * entry["batches_per_epoch"])
+            assert math.isfinite(train_hours(runs, name))
