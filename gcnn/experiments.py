@@ -26,13 +26,8 @@ import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .builders import (
-    DEFAULT_KERNEL_SIZE,
-    DEFAULT_NORM,
-    DEFAULT_NUM_HIDDEN,
-    model_config,
-    parse_schedule,
-)
+from .builders import (DEFAULT_KERNEL_SIZE, DEFAULT_NORM, DEFAULT_NUM_HIDDEN, model_config,
+                       parse_schedule)
 from .groups import check_group_sequence
 from .kernels import METHODS
 from .models import NORMS
@@ -397,4 +392,8 @@ SHIPPED: Dict[str, PretrainedSpec] = _shipped(
                                       "(10 epochs); used averaged over 0° and 22.5°"),
     ("gcnn-c8-steer-one-pass", "c8-steer-one-pass", 15, "gcnn-c8-steer's network trained for "
                                                         "15 epochs, used in one pass"),
+    ("gcnn-c8-steer-ln", "c8-steer-ln", 10, "gcnn-c8-steer with the post's layer norm for batch "
+                                            "norm; used averaged over 0° and 22.5°"),
+    ("gcnn-c16-steer", "c16-steer", 10, "C16 G-CNN, steerable kernels, 8 channels, new recipe; "
+                                        "used averaged over 0° and 11.25°"),
 )

@@ -15,6 +15,7 @@ Runs are ``metrics.json`` contents; models are passed as a dict ``{name: model}`
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -68,7 +69,8 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
 
     if not metrics:
         raise ValueError("plot_accuracy_vs_angle needs at least one run")
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(7.5, 3.4))
     else:
         fig = ax.figure
@@ -103,6 +105,8 @@ def plot_accuracy_vs_angle(metrics: Mapping[str, dict], *, ax=None, chance: floa
     # As many columns as fit above the axes (about 90 characters at this size), three at most.
     longest = max(len(label) for label in ax.get_legend_handles_labels()[1])
     ncol = max(1, min(len(metrics), 3, 90 // max(longest, 1)))
+    if own:   # a long legend gets its own height, so that the axes keep theirs
+        fig.set_size_inches(7.5, max(3.4, 2.9 + 0.2 * math.ceil(len(metrics) / ncol)))
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, fontsize=9,
               frameon=False)
     ax.grid(axis="y", color="0.92")
