@@ -27,7 +27,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .tables import macs_per_image, mean_sd, runs_of, with_orbit_average
+from .tables import epoch_seconds, macs_per_image, mean_sd, runs_of, with_orbit_average
 
 __all__ = [
     "BEST_BUDGET",
@@ -181,9 +181,7 @@ def train_hours(ms: Sequence[dict], name: Optional[str] = None,
     when there is no such measurement: a time nobody measured fits no budget.
     """
     if _on_cpu(ms):
-        return float(np.mean([len(m["history"]) * float(np.median([h["seconds"] for h in
-                                                                    m["history"]]))
-                              for m in ms])) / 3600
+        return float(np.mean([len(m["history"]) * epoch_seconds(m) for m in ms])) / 3600
     if timings is None:
         try:
             timings = training_timings()

@@ -6,6 +6,7 @@ Runs are the contents of a training run's ``metrics.json`` (or of a shipped mode
 
 * :func:`metrics_table`: one row per run (accuracies, parameters, MACs, epochs, device);
 * :func:`seed_table`, :func:`mean_sd`: several seeds of each model as mean ± standard deviation;
+* :func:`epoch_seconds`: a run's typical training epoch (the median of its epochs);
 * :func:`sweep_summary`: a run's accuracy-vs-angle sweep in four numbers;
 * :func:`results_tables`: the README's two tables, runs of one recipe pooled over seeds;
 * :func:`six_nine_table`: the 6/9 numbers of several runs, on upright and turned digits;
@@ -31,6 +32,7 @@ __all__ = [
     "SweepSummary",
     "sweep_summary",
     "mean_sd",
+    "epoch_seconds",
     "runs_of",
     "seed_table",
     "row_key",
@@ -68,12 +70,12 @@ def metrics_table(metrics: Mapping[str, dict]) -> str:
     seeds of one model is :func:`seed_table`'s mean ± standard deviation, not this. Columns:
     upright test accuracy, fixed-rotated test accuracy, parameters, multiply-accumulates per
     image (:func:`macs_per_image`; "–" without a model config), best epoch (of how many), seconds
-    per training epoch, and the device (with its thread count on the CPU).
+    per training epoch (:func:`epoch_seconds`), and the device (with its thread count on the CPU).
     """
     if not metrics:
         raise ValueError("metrics_table needs at least one run")
     head = ("model", "upright test", "rotated test (fixed)", "parameters", "MACs / image",
-            "best epoch", "seconds / epoch", "device")
+            "best epoch", "median s / epoch", "device")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] + ["--:"] * 6 + [":--"]) + "|"]
     for name, m in metrics.items():
         missing = [k for k in ("test_acc", "rotated_test_acc", "num_parameters") if k not in m]
@@ -81,7 +83,7 @@ def metrics_table(metrics: Mapping[str, dict]) -> str:
             raise KeyError(f"metrics of {name!r} lack {missing}: is the run finished?")
         epochs = m.get("config", {}).get("epochs")
         best = f"{m.get('best_epoch')} of {epochs}" if epochs else f"{m.get('best_epoch')}"
-        sec = m.get("seconds_per_epoch")
+        sec = epoch_seconds(m) if m.get("history") or "seconds_per_epoch" in m else None
         device = str(m.get("device", "?"))
         if device.startswith("cpu") and m.get("threads"):
             device += f", {m['threads']} thread" + ("s" if m["threads"] != 1 else "")
@@ -124,6 +126,16 @@ def sweep_summary(metrics: dict) -> SweepSummary:
     return SweepSummary(upright=acc[0], mean=sum(acc) / len(acc), lowest=lowest, lowest_angle=at)
 
 
+def epoch_seconds(m: dict) -> float:
+    """A run's seconds per training epoch: the median over its epochs (its ``history``), so
+    that an epoch during which the run was paused or shared the machine with a book build does
+    not count; metrics without a history give their recorded mean, ``seconds_per_epoch``."""
+    history = m.get("history")
+    if history:
+        return float(np.median([h["seconds"] for h in history]))
+    return float(m["seconds_per_epoch"])
+
+
 def mean_sd(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
     """``"mean ± sd"`` of ``values`` times ``scale`` (sample standard deviation); one value alone.
 
@@ -152,12 +164,12 @@ def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
 
     Columns: the seeds used, upright and fixed-rotated test accuracy and the sweep's mean over
     the circle (each mean ± standard deviation over the seeds, in %), and seconds per training
-    epoch. Every run of a row must have the same training settings but for the seed.
+    epoch (:func:`epoch_seconds`). Every run of a row must have the same training settings but for the seed.
     """
     if not runs:
         raise ValueError("seed_table needs at least one model")
     head = ("model", "seeds", "upright test (%)", "rotated test, fixed (%)",
-            "mean over 360° (%)", "seconds / epoch")
+            "mean over 360° (%)", "median s / epoch")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--", ":--"] + ["--:"] * 4) + "|"]
     for name, ms in runs.items():
         ms = runs_of(name, ms)
@@ -167,7 +179,7 @@ def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
         row = (name, seeds, mean_sd([m["test_acc"] for m in ms], digits=2),
                mean_sd([m["rotated_test_acc"] for m in ms]),
                mean_sd([sweep_summary(m).mean for m in ms]),
-               mean_sd([m["seconds_per_epoch"] for m in ms], scale=1, digits=0))
+               mean_sd([epoch_seconds(m) for m in ms], scale=1, digits=0))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -248,7 +260,7 @@ def _where(ms) -> str:
 
 def _accuracy_table(rows) -> List[str]:
     lines = ["| model | epochs | seeds | parameters | MACs / image | upright test acc. (%) "
-             "| rotated test acc. (%) | s / epoch | device |",
+             "| rotated test acc. (%) | median s / epoch | device |",
              "|---|---|---|---|---|---|---|---|---|"]
     for (key, epochs), ms in rows.items():
         lines.append(
@@ -256,7 +268,7 @@ def _accuracy_table(rows) -> List[str]:
             f"| {macs_per_image(ms[0]) / 1e6:.1f} M "
             f"| {mean_sd([m['test_acc'] for m in ms], digits=2)} "
             f"| {mean_sd([m['rotated_test_acc'] for m in ms])} "
-            f"| {mean_sd([m['seconds_per_epoch'] for m in ms], scale=1, digits=0)} "
+            f"| {mean_sd([epoch_seconds(m) for m in ms], scale=1, digits=0)} "
             f"| {_where(ms)} |"
         )
     return lines
@@ -290,7 +302,8 @@ def results_tables(runs: Sequence[dict]) -> str:
     a row for that, whose MACs count every forward pass. The first table gives the test
     accuracies (with parameters and multiply-accumulates per 28x28 image, counted on the rebuilt
     model), the second the accuracy-vs-angle sweep: accuracy at a few angles, the worst angle of
-    each run, the mean over the whole circle and how far it falls below upright.
+    each run, the mean over the whole circle and how far it falls below upright. Seconds per
+    epoch are each run's median epoch (:func:`epoch_seconds`), mean ± sd over the seeds.
     """
     rows = defaultdict(list)
     for m in runs:

@@ -223,3 +223,18 @@ def test_shipped_gpu_runs_have_a_recorded_cpu_training_time():
             assert entry["seconds_per_epoch"] == pytest.approx(
                 entry["seconds_per_batch"]["median"] * entry["batches_per_epoch"])
             assert math.isfinite(train_hours(runs, name))
+
+
+def test_seconds_per_epoch_are_the_median_epoch_of_each_run():
+    from gcnn.tables import epoch_seconds, results_tables
+
+    run = {**_costed(0.99, 0, False), "config": {"epochs": 10, "seed": 0},
+           "model_config": model_config("gcnn", "C4")}
+    paused = {**run, "history": [{"epoch": 1, "seconds": 2000.0}] + run["history"][1:],
+              "seconds_per_epoch": (2000.0 + 9 * 120.0) / 10}      # the mean counts the pause
+    assert epoch_seconds(paused) == 120.0
+    assert epoch_seconds({"seconds_per_epoch": 99.0}) == 99.0      # no history: the mean
+    assert "| 120 |" in metrics_table({"paused": paused}).splitlines()[2]
+    table = results_tables([paused])
+    assert "median s / epoch" in table.splitlines()[0]
+    assert "| 120 | cpu, 2 thread(s) |" in table.splitlines()[2]
