@@ -115,6 +115,23 @@ def machine() -> dict:
             "load_average_at_start": None if load is None else round(load, 2)}
 
 
+def print_machine(title: str, info: dict) -> None:
+    """The benchmark's title and the machine it runs on (:func:`machine`)."""
+    print(title)
+    print(f"  python {info['python']}, torch {info['torch']}, {info['platform']}, "
+          f"{info['cores_visible']} cores visible, {info['threads']} thread(s), load average "
+          f"{info['load_average_at_start']}")
+
+
+def write_record(path: str, script: str, argv: Optional[List[str]], info: dict,
+                 **fields) -> None:
+    """Record a benchmark's results at ``path``: its command, the date, the machine, ``fields``."""
+    record = {"command": f"python benchmarks/{script} " + " ".join(argv or sys.argv[1:]),
+              "date": datetime.date.today().isoformat(), "machine": info, **fields}
+    write_json_atomic(record, Path(path))
+    print(f"recorded in {path}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS,
@@ -138,10 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     torch.set_num_threads(args.threads)
 
     info = machine()
-    print("gcnn inference benchmark: milliseconds per digit, CPU")
-    print(f"  python {info['python']}, torch {info['torch']}, {info['platform']}, "
-          f"{info['cores_visible']} cores visible, {args.threads} thread(s), load average "
-          f"{info['load_average_at_start']}")
+    print_machine("gcnn inference benchmark: milliseconds per digit, CPU", info)
     print(f"  {args.warmup} warm-up + {args.repeats} timed rounds, interleaved")
     start = time.perf_counter()
     results = measure(args.models, args.batch, args.repeats, args.warmup, args.calls)
@@ -157,11 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"(total {time.perf_counter() - start:.0f} s)")
 
     if args.write:
-        record = {"command": "python benchmarks/inference.py " + " ".join(argv or sys.argv[1:]),
-                  "date": datetime.date.today().isoformat(), "machine": info,
-                  "batch": args.batch, "repeats": args.repeats, "models": results}
-        write_json_atomic(record, Path(args.write))
-        print(f"recorded in {args.write}")
+        write_record(args.write, "inference.py", argv, info, batch=args.batch,
+                     repeats=args.repeats, models=results)
     return 0
 
 

@@ -28,7 +28,6 @@ the recorded median epoch, so the reader sees how far the two agree.
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
 import statistics
 import sys
@@ -44,11 +43,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gcnn  # noqa: E402
 from gcnn.builders import build_model_from_config  # noqa: E402
-from gcnn.checkpoint import write_json_atomic  # noqa: E402
 from gcnn.pretrained import PRETRAINED, candidate_names, pretrained_metrics  # noqa: E402
 from gcnn.selection import TRAINING_FILE  # noqa: E402
 from gcnn.train.loop import _train_epoch  # noqa: E402
-from inference import machine  # noqa: E402
+from inference import machine, print_machine, write_record  # noqa: E402
 from layers import interleaved  # noqa: E402
 
 
@@ -123,10 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     torch.set_num_threads(args.threads)
 
     info = machine()
-    print("gcnn training benchmark: seconds per training epoch, CPU")
-    print(f"  python {info['python']}, torch {info['torch']}, {info['platform']}, "
-          f"{info['cores_visible']} cores visible, {args.threads} thread(s), load average "
-          f"{info['load_average_at_start']}")
+    print_machine("gcnn training benchmark: seconds per training epoch, CPU", info)
     print(f"  {args.warmup} warm-up + {args.repeats} timed rounds of {args.steps} batches, "
           f"interleaved")
     start = time.perf_counter()
@@ -143,11 +138,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"(total {time.perf_counter() - start:.0f} s)")
 
     if args.write:
-        record = {"command": "python benchmarks/training.py " + " ".join(argv or sys.argv[1:]),
-                  "date": datetime.date.today().isoformat(), "machine": info,
-                  "steps": args.steps, "repeats": args.repeats, "models": results}
-        write_json_atomic(record, Path(args.write))
-        print(f"recorded in {args.write}")
+        write_record(args.write, "training.py", argv, info, steps=args.steps,
+                     repeats=args.repeats, models=results)
     return 0
 
 
