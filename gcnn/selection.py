@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -165,23 +165,25 @@ def _passes(m: dict) -> int:
     return m["orbit_average"]["forward_passes"] if "orbit_average" in m else 1
 
 
-def _on_cpu(ms: Sequence[dict]) -> bool:
-    return all(str(m.get("device", "cpu")).startswith("cpu") for m in ms)
+def _cpu_runs(ms: Sequence[dict]) -> List[dict]:
+    return [m for m in ms if str(m.get("device", "cpu")).startswith("cpu")]
 
 
 def train_hours(ms: Sequence[dict], name: Optional[str] = None,
                 timings: Optional[dict] = None) -> float:
     """Hours of training per seed on the CPU, for the runs ``ms`` of the shipped model ``name``.
 
-    Runs made on the CPU: epochs x the median seconds of an epoch, mean over the seeds (the
-    median, because an epoch during which the run was paused or shared the machine with a book
-    build counts in the mean but says nothing about the recipe's cost). Runs made on another
-    device (a GPU): their epochs x the CPU seconds of an epoch that ``benchmarks/training.py
-    --write`` measured for ``name`` (``timings``, else :func:`training_timings`), or infinity
-    when there is no such measurement: a time nobody measured fits no budget.
+    When any of the runs was made on the CPU, those runs decide: epochs x the median seconds of
+    an epoch, mean over them (the median, because an epoch during which the run was paused or
+    shared the machine with a book build counts in the mean but says nothing about the
+    recipe's cost). Runs all made on another device (a GPU): their epochs x the CPU seconds of
+    an epoch that ``benchmarks/training.py --write`` measured for ``name`` (``timings``, else
+    :func:`training_timings`), or infinity when there is no such measurement: a time nobody
+    measured fits no budget.
     """
-    if _on_cpu(ms):
-        return float(np.mean([len(m["history"]) * epoch_seconds(m) for m in ms])) / 3600
+    cpu = _cpu_runs(ms)
+    if cpu:
+        return float(np.mean([len(m["history"]) * epoch_seconds(m) for m in cpu])) / 3600
     if timings is None:
         try:
             timings = training_timings()
@@ -198,7 +200,7 @@ def _training(ms: Sequence[dict], name: str) -> str:
     hours = train_hours(ms, name)
     if math.isinf(hours):
         return "–"
-    return _minutes(hours * 3600) + ("" if _on_cpu(ms) else " (CPU benchmark)")
+    return _minutes(hours * 3600) + ("" if _cpu_runs(ms) else " (CPU benchmark)")
 
 
 def within_budget(ms: Sequence[dict], post_macs: int, name: Optional[str] = None) -> bool:

@@ -179,7 +179,7 @@ def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
         row = (name, seeds, mean_sd([m["test_acc"] for m in ms], digits=2),
                mean_sd([m["rotated_test_acc"] for m in ms]),
                mean_sd([sweep_summary(m).mean for m in ms]),
-               mean_sd([epoch_seconds(m) for m in ms], scale=1, digits=0))
+               _seconds(ms))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -251,6 +251,14 @@ def row_key(m: dict) -> str:
     return f"GCNN {group} ({channels} channels{marks}){extra}"
 
 
+def _seconds(ms) -> str:
+    """Seconds per epoch of a row's runs (:func:`epoch_seconds`), mean ± sd over the seeds; runs
+    made on several devices get one entry per device, in :func:`_where`'s order."""
+    devices = sorted({str(m.get("device", "?")) for m in ms})
+    return " / ".join(mean_sd([epoch_seconds(m) for m in ms if str(m.get("device", "?")) == d],
+                              scale=1, digits=0) for d in devices)
+
+
 def _where(ms) -> str:
     """The devices and thread counts of a row's runs: ``cpu, 2 thread(s)``, ``cpu, 1/2 ...``."""
     devices = "/".join(sorted({str(m["device"]) for m in ms}))
@@ -268,7 +276,7 @@ def _accuracy_table(rows) -> List[str]:
             f"| {macs_per_image(ms[0]) / 1e6:.1f} M "
             f"| {mean_sd([m['test_acc'] for m in ms], digits=2)} "
             f"| {mean_sd([m['rotated_test_acc'] for m in ms])} "
-            f"| {mean_sd([epoch_seconds(m) for m in ms], scale=1, digits=0)} "
+            f"| {_seconds(ms)} "
             f"| {_where(ms)} |"
         )
     return lines

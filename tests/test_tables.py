@@ -208,6 +208,10 @@ def test_training_time_of_runs_made_on_a_gpu_is_the_cpu_benchmarks():
     assert choose_best({"cpu": [cpu], "gpu": [gpu]}, post) == "cpu"
     row = candidate_table({"cpu": [cpu], "gpu": [gpu]}, post).splitlines()[3]
     assert row.startswith("| gpu | 0 | 1 | 89 M (1.0x) | – |") and "| no |" in row
+    # seeds added on a GPU do not replace a CPU run's recorded time, however slow it was
+    slow_cpu = {**cpu, "history": [{"epoch": e, "seconds": 900.0} for e in range(1, 11)]}
+    assert train_hours([slow_cpu, gpu, gpu], "gpu", timings=fast) == pytest.approx(2.5)
+    assert not within_budget([slow_cpu, gpu], post, "gpu")
 
 
 def test_shipped_gpu_runs_have_a_recorded_cpu_training_time():
@@ -238,3 +242,14 @@ def test_seconds_per_epoch_are_the_median_epoch_of_each_run():
     table = results_tables([paused])
     assert "median s / epoch" in table.splitlines()[0]
     assert "| 120 | cpu, 2 thread(s) |" in table.splitlines()[2]
+
+
+def test_a_row_of_runs_on_two_devices_gives_the_seconds_of_each():
+    from gcnn.tables import results_tables
+
+    cpu = {**_costed(0.99, 0, False), "config": {"epochs": 10, "seed": 0}}
+    gpu = {**_costed(0.99, 1, False), "config": {"epochs": 10, "seed": 1},
+           "device": "cuda (NVIDIA H200)",
+           "history": [{"epoch": e, "seconds": 12.0} for e in range(1, 11)]}
+    row = results_tables([cpu, gpu, {**gpu, "config": {"epochs": 10, "seed": 2}}]).splitlines()[2]
+    assert row.endswith("| 120 / 12 ± 0 | cpu/cuda (NVIDIA H200), 2 thread(s) |")
