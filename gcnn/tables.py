@@ -164,7 +164,8 @@ def seed_table(runs: Mapping[str, Sequence[dict]]) -> str:
 
     Columns: the seeds used, upright and fixed-rotated test accuracy and the sweep's mean over
     the circle (each mean ± standard deviation over the seeds, in %), and seconds per training
-    epoch (:func:`epoch_seconds`). Every run of a row must have the same training settings but for the seed.
+    epoch (:func:`epoch_seconds`). Every run of a row must have the same training settings but
+    for the seed.
     """
     if not runs:
         raise ValueError("seed_table needs at least one model")
@@ -252,8 +253,7 @@ def row_key(m: dict) -> str:
 
 
 def _seconds(ms) -> str:
-    """Seconds per epoch of a row's runs (:func:`epoch_seconds`), mean ± sd over the seeds; runs
-    made on several devices get one entry per device, in :func:`_where`'s order."""
+    """A row's :func:`epoch_seconds`, mean ± sd over its seeds, one entry per device (in order)."""
     devices = sorted({str(m.get("device", "?")) for m in ms})
     return " / ".join(mean_sd([epoch_seconds(m) for m in ms if str(m.get("device", "?")) == d],
                               scale=1, digits=0) for d in devices)
