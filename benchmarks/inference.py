@@ -89,7 +89,7 @@ def measure(names: List[str], batch: int, repeats: int, warmup: int, calls: int)
     for label, inputs, per in (("batch_1", one, calls), (f"batch_{batch}", x, batch)):
         fns = {key: infer(model, inputs, calls if inputs is one else 1)
                for key, (model, _) in models.items()}
-        times = interleaved(fns, repeats, warmup, torch.device("cpu"))
+        times = interleaved(fns, repeats, warmup, torch.device("cpu"), desc=label)
         for key, (_, passes) in models.items():
             results.setdefault(key, {"forward_passes": passes})[label] = summary(times[key], per)
     return results

@@ -162,15 +162,21 @@ def _sync(device: torch.device) -> None:
 
 
 def interleaved(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int,
-                device: torch.device) -> Dict[str, List[float]]:
+                device: torch.device, desc: Optional[str] = None) -> Dict[str, List[float]]:
     """Seconds per call of each function: ``warmup`` untimed rounds, then ``repeats`` timed ones.
 
-    Every round calls each function once; the order alternates from round to round.
+    Every round calls each function once; the order alternates from round to round. With
+    ``desc``, a progress bar on stderr counts the rounds (warm-up included).
     """
+    from tqdm.auto import tqdm
+
     names = list(fns)
+    bar = tqdm(total=warmup + repeats, desc=desc, unit="round", disable=desc is None,
+               leave=False)
     for _ in range(warmup):
         for name in names:
             fns[name]()
+        bar.update(1)
     _sync(device)
     times: Dict[str, List[float]] = {name: [] for name in names}
     for r in range(repeats):
@@ -180,6 +186,8 @@ def interleaved(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int,
             fns[name]()
             _sync(device)
             times[name].append(time.perf_counter() - t0)
+        bar.update(1)
+    bar.close()
     return times
 
 

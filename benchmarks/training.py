@@ -94,7 +94,7 @@ def estimate(name: str, seconds: List[float], steps: int) -> dict:
 
 def measure(names: List[str], steps: int, repeats: int, warmup: int) -> Dict[str, dict]:
     fns = {name: trainer(name, steps) for name in names}
-    times = interleaved(fns, repeats, warmup, torch.device("cpu"))
+    times = interleaved(fns, repeats, warmup, torch.device("cpu"), desc="training")
     return {name: estimate(name, times[name], steps) for name in names}
 
 
