@@ -61,14 +61,15 @@ def training_data(n: int) -> tuple:
         return torch.rand(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
-def trainer(name: str, steps: int) -> Callable[[], None]:
-    """A function that trains the shipped model ``name``'s network afresh for ``steps`` batches."""
+def trainer(name: str, steps: int, digits: tuple) -> Callable[[], None]:
+    """A function that trains the shipped model ``name``'s network afresh for ``steps`` batches
+    of the training ``digits`` (images, labels)."""
     m = pretrained_metrics(name)
     cfg = m["config"]
     torch.manual_seed(0)
     model = build_model_from_config(m["model_config"])
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    x, y = training_data(steps * cfg["batch_size"])
+    x, y = (t[:steps * cfg["batch_size"]] for t in digits)
     shuffle = torch.Generator().manual_seed(0)
     cpu = torch.device("cpu")
 
@@ -93,7 +94,9 @@ def estimate(name: str, seconds: List[float], steps: int) -> dict:
 
 
 def measure(names: List[str], steps: int, repeats: int, warmup: int) -> Dict[str, dict]:
-    fns = {name: trainer(name, steps) for name in names}
+    digits = training_data(steps * max(pretrained_metrics(n)["config"]["batch_size"]
+                                       for n in names))
+    fns = {name: trainer(name, steps, digits) for name in names}
     times = interleaved(fns, repeats, warmup, torch.device("cpu"), desc="training")
     return {name: estimate(name, times[name], steps) for name in names}
 
